@@ -37,10 +37,15 @@ $(DEPS_STAMP): tools/build/deps.sh | $(O)
 	tools/build/deps.sh
 	touch $@
 
+# Test programs in run order, and what they need built; the .mk files append
+CHECK_TESTS :=
+CHECK_DEPS :=
+
 include lib/lib.mk
 include tools/tools.mk
 include selftests/selftests.mk
 -include kernel/kernel.mk
+-include Documentation/docs.mk
 
 # Every test: unit, fuzz replay, lab, VM.  Ends with "N passed, N failed, N skipped".
 check: deps all $(CHECK_DEPS)

@@ -3,9 +3,6 @@
 # programs to CHECK_TESTS (run in order by selftests/run.sh) and what they need
 # built to CHECK_DEPS.
 
-CHECK_TESTS :=
-CHECK_DEPS :=
-
 # kselftest_harness.h and kselftest.h come from the pinned kernel source
 KSFT_DIR := $(O)/ksft
 KSFT_HDRS := $(KSFT_DIR)/kselftest_harness.h $(KSFT_DIR)/kselftest.h
