@@ -6,6 +6,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -297,9 +298,9 @@ TCPCP_EXPORT int tcpcp_ici_info(const void *buf, size_t len,
 TCPCP_EXPORT int tcpcp_ici_set_local(void *buf, size_t len,
 				     const struct sockaddr *sa, socklen_t salen)
 {
-	struct tcpcp_el_conn *conn;
 	struct ici ici;
 	uint16_t port;
+	uint8_t *p;
 	int ret;
 
 	ret = ici_decode(buf, len, &ici, NULL, 0);
@@ -329,8 +330,11 @@ TCPCP_EXPORT int tcpcp_ici_set_local(void *buf, size_t len,
 	ret = ici_validate(&ici, NULL, 0);
 	if (ret)
 		return ret;
-	conn = (struct tcpcp_el_conn *)((uint8_t *)buf + CONN_OFF);
-	memcpy(conn->laddr, ici.laddr, sizeof(conn->laddr));
-	conn->lport = htons(ici.lport);
+	/* the caller's buffer need not be aligned: write bytes */
+	p = (uint8_t *)buf + CONN_OFF;
+	memcpy(p + offsetof(struct tcpcp_el_conn, laddr), ici.laddr,
+	       sizeof(ici.laddr));
+	p[offsetof(struct tcpcp_el_conn, lport)] = ici.lport >> 8;
+	p[offsetof(struct tcpcp_el_conn, lport) + 1] = ici.lport & 0xff;
 	return 0;
 }

@@ -296,10 +296,13 @@ static int check_addr(const struct ici *ici, const uint8_t *a,
 
 int ici_validate(const struct ici *ici, char *why, size_t whylen)
 {
-	uint32_t fin_s = ici_fin_sent(ici->state) ? 1 : 0;
+	/* write_seq counts a sent FIN; it is unacknowledged except in FIN-WAIT-2 */
+	uint32_t fin_s = ici_fin_sent(ici->state) &&
+			 ici->state != TCPCP_STATE_FIN_WAIT2 ? 1 : 0;
 	uint32_t fin_r = ici_fin_rcvd(ici->state) ? 1 : 0;
 	uint32_t rcv_used, prev_end, seq, len;
 	const uint8_t *data;
+	bool first = true;
 	size_t off = 0;
 	int ret;
 
@@ -383,7 +386,9 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 		return BAD("OFOQ: out-of-order data after the peer's FIN");
 	prev_end = ici->rcv_nxt;
 	while ((ret = ici_ofo_next(ici, &off, &seq, &data, &len)) > 0) {
-		if (!seq_before(prev_end, seq))
+		/* the first starts after rcv_nxt; later ones may touch */
+		if (first ? !seq_before(prev_end, seq) :
+			    seq_before(seq, prev_end))
 			return BAD("OFOQ: segment %u not after rcv_nxt or the previous one, or overlapping",
 				   seq);
 		if (seq_before(ici->rcv_nxt + (ici->rcv_wnd ? ici->rcv_wnd :
@@ -392,6 +397,7 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 			return BAD("OFOQ: segment %u+%u beyond the receive window",
 				   seq, len);
 		prev_end = seq + len;
+		first = false;
 	}
 	if (ret < 0)
 		return BAD("OFOQ: bad segment framing");

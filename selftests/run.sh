@@ -25,10 +25,10 @@ for t in "$@"; do
 	secs=$(( $(date +%s) - start ))
 	totals=$(grep -E '^# Totals: pass:[0-9]+ fail:[0-9]+' "$log" | tail -n 1)
 	if [ -n "$totals" ]; then
-		p=$(echo "$totals" | sed -E 's/.*pass:([0-9]+).*/\1/')
-		f=$(echo "$totals" | sed -E 's/.*fail:([0-9]+).*/\1/')
-		s=$(echo "$totals" | sed -E 's/.*skip:([0-9]+).*/\1/')
-		e=$(echo "$totals" | sed -nE 's/.*error:([0-9]+).*/\1/p')
+		p=$(echo "$totals" | sed -E 's/^# Totals: pass:([0-9]+).*/\1/')
+		f=$(echo "$totals" | sed -E 's/.* fail:([0-9]+).*/\1/')
+		s=$(echo "$totals" | sed -E 's/.* skip:([0-9]+).*/\1/')
+		e=$(echo "$totals" | sed -nE 's/.* error:([0-9]+).*/\1/p')
 		f=$((f + ${e:-0}))
 		# a harness binary that crashed after printing totals still fails
 		if [ "$rc" != 0 ] && [ "$rc" != 4 ] && [ "$f" = 0 ]; then f=1; fi
