@@ -13,7 +13,7 @@ $(KSFT_HDRS): $(DEPS_STAMP)
 		'*/tools/testing/selftests/kselftest.h'
 	touch $(KSFT_HDRS)
 
-TEST_CFLAGS := $(CPPFLAGS_ALL) -I$(KSFT_DIR) -std=gnu11 -Wall -Wextra -Werror -O1 -g
+TEST_CFLAGS := $(CPPFLAGS_ALL) -I$(KSFT_DIR) -std=gnu11 -Wall -Wextra -Werror -O1 -g -Wno-sign-compare -Wno-unused-parameter -Wno-clobbered
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 -include selftests/unit/unit.mk
