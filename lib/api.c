@@ -15,9 +15,6 @@
 
 #include "internal.h"
 
-/* Weak so that the library links while a backend is being written */
-extern const struct tcpcp_ops tcpcp_repair_ops __attribute__((weak));
-extern const struct tcpcp_ops tcpcp_native_ops __attribute__((weak));
 
 static pthread_mutex_t backend_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct tcpcp_ops *backend_ops;
@@ -27,8 +24,6 @@ TCPCP_EXPORT int tcpcp_native_available(void)
 	int s, v = 0, ret;
 	socklen_t l = sizeof(v);
 
-	if (!&tcpcp_native_ops)
-		return 0;
 	s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
 	if (s < 0)
 		return -errno;

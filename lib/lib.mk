@@ -2,8 +2,8 @@
 # libtcpcp: shared library with soname and version script, static library,
 # pkg-config file.
 
-LIB_SRCS := $(wildcard lib/ici.c lib/ici_print.c lib/api.c lib/log.c lib/repair.c \
-	    lib/isolate.c lib/native.c)
+LIB_SRCS := lib/ici.c lib/ici_print.c lib/api.c lib/log.c lib/repair.c lib/repair_create.c \
+	    lib/isolate.c lib/native.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(O)/%.o)
 LIB_PIC_OBJS := $(LIB_SRCS:%.c=$(O)/pic/%.o)
 LIB_SO := $(O)/libtcpcp.so.$(VERSION)
