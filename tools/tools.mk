@@ -10,7 +10,10 @@ tools: $(TOOLS)
 install: install-lib $(TOOLS)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
 		$(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
-	for t in $(TOOLS); do install -m 0755 $$t $(DESTDIR)$(BINDIR)/; done
+	for t in $(TOOLS); do \
+		case $$t in *tcpcpd) d=$(SBINDIR) ;; *) d=$(BINDIR) ;; esac; \
+		install -m 0755 $$t $(DESTDIR)$$d/; \
+	done
 	for d in 3 5 7 8; do \
 		for m in Documentation/man/*.$$d; do \
 			[ -e "$$m" ] || continue; \

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The move's state shared by move.c (dispatch, timers), origin.c and dest.c. */
+#ifndef TCPCPD_MOVE_H
+#define TCPCPD_MOVE_H
+
+#include "tcpcpd.h"
+
+enum mstate {
+	M_CONNECTING, /* origin: connect + HELLO */
+	M_PREPARING, /* origin: PREPARE sent */
+	M_REDIRECTING, /* origin: hook running */
+	M_UNDOING, /* origin: undo hook running, then unisolate */
+	M_COMMITTED, /* origin: COMMIT sent, waiting for ACTIVATED */
+	M_HELD, /* destination: isolated endpoint waits for COMMIT */
+};
+
+struct move {
+	struct move *next, *prev;
+	bool origin;
+	enum mstate state;
+	uint8_t id[16];
+	char ids[33];
+	int sock;
+	void *ici;
+	size_t ici_len;
+	uint8_t *app;
+	size_t app_len;
+	uint32_t flags;
+	struct lconn *lc;
+	uint32_t req;
+	struct pconn *pc; /* to the destination */
+	struct pconn *gw; /* to the gateway (conf.gateway) */
+	int gw_pending; /* REDIRECTED answers still to come */
+	struct sockaddr_storage dest_ss;
+	uint64_t deadline; /* ms */
+	uint64_t t0; /* us */
+	uint64_t prepared_at; /* ms */
+	uint32_t hold_ms;
+	uint32_t lost;
+	struct child *hook;
+	bool redirected; /* the redirect hook has run (or runs) */
+	struct tcpcp_info info;
+	char dest[TCPCPD_DEST_LEN];
+	char dest_addr[80];
+	struct lmsg_result res;
+};
+
+extern struct move *moves;
+
+/* move.c */
+struct move *move_new(bool origin);
+void move_free(struct move *m);
+void stamp(struct move *m, int phase);
+void tuple_str(const struct tcpcp_info *info, char *buf, size_t len);
+
+/* origin.c */
+void origin_finish(struct move *m, int err, int phase, const char *why);
+void finish_rollback(struct move *m);
+void rollback(struct move *m, int err, int phase, const char *why);
+void redirect(struct move *m);
+void commit(struct move *m);
+char **hook_env(struct move *m, const char *phase, char *store, size_t len);
+
+/* dest.c */
+void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg);
+void dest_discard(struct move *m, const char *why);
+void dest_commit(struct move *m);
+
+#endif /* TCPCPD_MOVE_H */

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The origin side of a move: dump, PREPARE, redirect (hook or gateway),
+ * commit, and the roll-back before the commit point.  See move.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "move.h"
+
+void origin_finish(struct move *m, int err, int phase, const char *why)
+{
+	m->res.err = err;
+	m->res.phase = (uint32_t)phase;
+	memcpy(m->res.id, m->id, 16);
+	if (why != m->res.msg)
+		snprintf(m->res.msg, sizeof(m->res.msg), "%s", why);
+	if (err) {
+		stats.moves_out_failed++;
+		dlog(m->res.committed ? LOG_E : LOG_W,
+		     "move %.8s to %s: %s in %s: %s%s", m->ids, m->dest,
+		     strerror(err), ctl_phase_name(phase), why,
+		     m->res.committed ? "" : "; the connection goes on here");
+	} else {
+		stats.moves_out_ok++;
+		dlog(LOG_I, "move %.8s to %s: done in %u us", m->ids, m->dest,
+		     m->res.t_us[PHASE_DONE]);
+	}
+	local_result(m->lc, m->req, &m->res);
+	move_free(m);
+}
+
+void finish_rollback(struct move *m)
+{
+	int ret = tcpcp_unisolate(m->sock);
+
+	if (ret)
+		dlog(LOG_E, "move %.8s: unisolate: %s", m->ids, strerror(-ret));
+	if (m->pc && m->pc->state == PC_READY && m->state != M_CONNECTING) {
+		struct tcpcpd_msg a = { .type = TCPCPD_ABORT,
+					.err = m->res.err };
+		struct pconn *pc = m->pc;
+
+		/* detach first: a failing send must not come back to this move */
+		m->pc = NULL;
+		pc->move = NULL;
+		memcpy(a.id, m->id, 16);
+		snprintf(a.text, sizeof(a.text), "%s", m->res.msg);
+		if (!peer_send(pc, &a))
+			peer_finish(pc);
+	}
+	origin_finish(m, m->res.err, (int)m->res.phase, m->res.msg);
+}
+
+char **hook_env(struct move *m, const char *phase, char *store, size_t len)
+{
+	static char *env[16];
+	char la[80], ra[80], *p = store, *lp, *rp;
+	int n = 0;
+
+	addr_str(&m->info.local, la, sizeof(la));
+	addr_str(&m->info.remote, ra, sizeof(ra));
+	lp = strrchr(la, ':');
+	rp = strrchr(ra, ':');
+	*lp++ = '\0';
+	*rp++ = '\0';
+#define ADD(fmt, ...)                                       \
+	do {                                                \
+		int w = snprintf(p, len, fmt, __VA_ARGS__); \
+		if (w < 0 || (size_t)w >= len)              \
+			break;                              \
+		env[n++] = p;                               \
+		p += w + 1;                                 \
+		len -= (size_t)w + 1;                       \
+	} while (0)
+	ADD("TCPCP_PHASE=%s", phase);
+	ADD("TCPCP_MOVE_ID=%s", m->ids);
+	ADD("TCPCP_FAMILY=%s", m->info.family == AF_INET ? "inet" : "inet6");
+	ADD("TCPCP_LOCAL_ADDR=%s",
+	    la[0] == '[' ? (la[strlen(la) - 1] = 0, la + 1) : la);
+	ADD("TCPCP_LOCAL_PORT=%s", lp);
+	ADD("TCPCP_REMOTE_ADDR=%s",
+	    ra[0] == '[' ? (ra[strlen(ra) - 1] = 0, ra + 1) : ra);
+	ADD("TCPCP_REMOTE_PORT=%s", rp);
+	ADD("TCPCP_ORIGIN=%s", conf.name);
+	ADD("TCPCP_DESTINATION=%s", m->dest);
+	ADD("TCPCP_DESTINATION_ADDR=%s", m->dest_addr);
+	ADD("TCPCP_DESTINATION_NAME=%s", m->pc ? m->pc->sess.peer_name : "");
+	ADD("PATH=%s",
+	    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+#undef ADD
+	env[n] = NULL;
+	return env;
+}
+
+static void undo_done(void *arg, int status)
+{
+	struct move *m = arg;
+
+	m->hook = NULL;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		dlog(LOG_E,
+		     "move %.8s: undo hook failed (status 0x%x); the network may still point to %s",
+		     m->ids, status, m->dest);
+	finish_rollback(m);
+}
+
+/* Origin, before the commit point: undo everything, the connection stays here */
+void rollback(struct move *m, int err, int phase, const char *why)
+{
+	char store[2048];
+	char *argv[3];
+	int ret;
+
+	m->res.err = err;
+	m->res.phase = (uint32_t)phase;
+	snprintf(m->res.msg, sizeof(m->res.msg), "%s", why);
+	if (m->hook) {
+		child_forget(m->hook);
+		child_kill(m->hook);
+		m->hook = NULL;
+	}
+	if (m->redirected && conf.gateway[0]) {
+		struct tcpcpd_msg u = { .type = TCPCPD_UNREDIRECT };
+
+		if (m->gw && m->gw->state == PC_READY) {
+			memcpy(u.id, m->id, 16);
+			m->state = M_UNDOING;
+			m->deadline = now_ms() + conf.redirect_timeout_ms;
+			m->gw_pending++;
+			ret = peer_send(m->gw, &u);
+			/* -ECONNABORTED: the loss of the gateway finished the move */
+			if (!ret || ret == -ECONNABORTED)
+				return;
+		}
+		dlog(LOG_E,
+		     "move %.8s: cannot undo the redirect at the gateway %s",
+		     m->ids, conf.gateway);
+	} else if (m->redirected && conf.hook[0]) {
+		argv[0] = conf.hook;
+		argv[1] = "undo";
+		argv[2] = NULL;
+		m->state = M_UNDOING;
+		m->deadline = now_ms() + conf.redirect_timeout_ms;
+		m->hook = child_spawn(argv,
+				      hook_env(m, "undo", store, sizeof(store)),
+				      -1, -1, undo_done, m);
+		if (m->hook)
+			return;
+		dlog(LOG_E, "move %.8s: cannot run the undo hook", m->ids);
+	}
+	finish_rollback(m);
+}
+
+void commit(struct move *m)
+{
+	uint64_t elapsed = now_ms() - m->prepared_at;
+	uint32_t margin = m->hold_ms / 4 < 1000 ? m->hold_ms / 4 : 1000;
+	struct tcpcpd_msg c = { .type = TCPCPD_COMMIT };
+	int ret;
+
+	if (elapsed + margin >= m->hold_ms) {
+		rollback(m, ETIMEDOUT, PHASE_REDIRECT,
+			 "redirect outlasted the destination's hold time");
+		return;
+	}
+	ret = tcpcp_discard(m->sock);
+	if (ret) {
+		rollback(m, -ret, PHASE_COMMIT, "discard failed");
+		return;
+	}
+	/* commit point: from here on the origin never transmits again */
+	close(m->sock);
+	m->sock = -1;
+	m->res.committed = 1;
+	stamp(m, PHASE_COMMIT);
+	memcpy(c.id, m->id, 16);
+	m->state = M_COMMITTED;
+	m->deadline = now_ms() + conf.commit_timeout_ms;
+	if (!m->pc || peer_send(m->pc, &c)) {
+		/* peer_send failure has called move_peer_lost already */
+		return;
+	}
+	dlog(LOG_D, "move %.8s: committed", m->ids);
+}
+
+static void redirect_done(void *arg, int status)
+{
+	struct move *m = arg;
+	char why[80];
+
+	m->hook = NULL;
+	if (m->state != M_REDIRECTING)
+		return;
+	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+		snprintf(why, sizeof(why), "redirect hook failed (status 0x%x)",
+			 status);
+		rollback(m, EHOSTUNREACH, PHASE_REDIRECT, why);
+		return;
+	}
+	stamp(m, PHASE_REDIRECT);
+	commit(m);
+}
+
+static int resolve(const char *dest, struct sockaddr_storage *ss,
+		   socklen_t *len);
+
+/* Ask the gateway daemon; the answer comes as REDIRECTED */
+static void redirect_gateway(struct move *m)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int ret = resolve(conf.gateway, &ss, &sl);
+
+	if (ret) {
+		rollback(m, -ret, PHASE_REDIRECT, "gateway address is wrong");
+		return;
+	}
+	m->state = M_REDIRECTING;
+	m->deadline = now_ms() + conf.redirect_timeout_ms;
+	m->gw = peer_connect(&ss, sl, m);
+	if (!m->gw)
+		rollback(m, EHOSTUNREACH, PHASE_REDIRECT,
+			 "cannot connect to the gateway");
+}
+
+static void send_redirect(struct move *m)
+{
+	struct tcpcpd_msg r = { .type = TCPCPD_REDIRECT };
+	const struct sockaddr_in *l4 = (const void *)&m->info.local;
+	const struct sockaddr_in *r4 = (const void *)&m->info.remote;
+	const struct sockaddr_in6 *l6 = (const void *)&m->info.local;
+	const struct sockaddr_in6 *r6 = (const void *)&m->info.remote;
+	int ret;
+
+	memcpy(r.id, m->id, 16);
+	r.mode = (uint8_t)conf.redirect_mode;
+	if (m->info.family != m->dest_ss.ss_family) {
+		rollback(
+			m, EAFNOSUPPORT, PHASE_REDIRECT,
+			"the destination's address is not of the connection's family");
+		return;
+	}
+	if (m->info.family == AF_INET) {
+		r.family = 4;
+		memcpy(r.laddr, &l4->sin_addr, 4);
+		memcpy(r.raddr, &r4->sin_addr, 4);
+		memcpy(r.via,
+		       &((const struct sockaddr_in *)&m->dest_ss)->sin_addr, 4);
+	} else {
+		r.family = 6;
+		memcpy(r.laddr, &l6->sin6_addr, 16);
+		memcpy(r.raddr, &r6->sin6_addr, 16);
+		memcpy(r.via,
+		       &((const struct sockaddr_in6 *)&m->dest_ss)->sin6_addr,
+		       16);
+	}
+	r.lport = ntohs(l4->sin_port);
+	r.rport = ntohs(r4->sin_port);
+	m->redirected = true;
+	m->gw_pending = 1;
+	ret = peer_send(m->gw, &r);
+	if (ret && ret != -ECONNABORTED)
+		rollback(m, -ret, PHASE_REDIRECT, "cannot send REDIRECT");
+}
+
+void redirect(struct move *m)
+{
+	char store[2048];
+	char *argv[3] = { conf.hook, "redirect", NULL };
+
+	if (conf.gateway[0]) {
+		redirect_gateway(m);
+		return;
+	}
+	if (!conf.hook[0]) {
+		stamp(m, PHASE_REDIRECT);
+		commit(m);
+		return;
+	}
+	m->state = M_REDIRECTING;
+	m->deadline = now_ms() + conf.redirect_timeout_ms;
+	m->redirected = true;
+	m->hook = child_spawn(argv,
+			      hook_env(m, "redirect", store, sizeof(store)), -1,
+			      -1, redirect_done, m);
+	if (!m->hook)
+		rollback(m, ECHILD, PHASE_REDIRECT,
+			 "cannot run the redirect hook");
+}
+
+/* HOST[:PORT] or [HOST6]:PORT */
+static int resolve(const char *dest, struct sockaddr_storage *ss,
+		   socklen_t *len)
+{
+	char host[TCPCPD_DEST_LEN], port[8], *p;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int ret;
+
+	snprintf(host, sizeof(host), "%s", dest);
+	snprintf(port, sizeof(port), "%u", conf.port);
+	if (host[0] == '[') {
+		p = strchr(host, ']');
+		if (!p || (p[1] && p[1] != ':'))
+			return -EINVAL;
+		if (p[1] == ':')
+			snprintf(port, sizeof(port), "%s", p + 2);
+		*p = '\0';
+		memmove(host, host + 1, strlen(host));
+	} else if ((p = strchr(host, ':')) && p == strrchr(host, ':')) {
+		snprintf(port, sizeof(port), "%s", p + 1);
+		*p = '\0';
+	}
+	ret = getaddrinfo(host, port, &hints, &ai);
+	if (ret)
+		return ret == EAI_NONAME ? -EHOSTUNREACH : -EINVAL;
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+void move_start(struct lconn *lc, uint32_t req, int fd, const char *dest,
+		uint32_t timeout_ms, uint32_t flags, const void *app,
+		size_t app_len)
+{
+	struct sockaddr_storage ss;
+	char tuple[200];
+	socklen_t sl;
+	struct move *m;
+	int ret;
+
+	if (stats.moves_active >= conf.max_moves || stopping) {
+		struct lmsg_result r = { .err = stopping ? ESHUTDOWN : EBUSY };
+
+		snprintf(r.msg, sizeof(r.msg), "%s",
+			 stopping ? "daemon stopping" :
+				    "too many moves at once");
+		local_result(lc, req, &r);
+		close(fd);
+		return;
+	}
+	m = move_new(true);
+	if (!m) {
+		close(fd);
+		return;
+	}
+	m->origin = true;
+	m->lc = lc;
+	m->req = req;
+	m->sock = fd;
+	m->flags = flags;
+	snprintf(m->dest, sizeof(m->dest), "%s", dest);
+	if (getrandom(m->id, sizeof(m->id), 0) != sizeof(m->id)) {
+		origin_finish(m, EIO, PHASE_NONE, "no random move id");
+		return;
+	}
+	id_str(m->id, m->ids);
+	if (app_len) {
+		m->app = malloc(app_len);
+		if (!m->app) {
+			origin_finish(m, ENOMEM, PHASE_NONE, "out of memory");
+			return;
+		}
+		memcpy(m->app, app, app_len);
+		m->app_len = app_len;
+	}
+	ret = resolve(dest, &ss, &sl);
+	if (ret) {
+		origin_finish(m, -ret, PHASE_NONE,
+			      "destination HOST[:PORT] is wrong");
+		return;
+	}
+	m->dest_ss = ss;
+	addr_str(&ss, m->dest_addr, sizeof(m->dest_addr));
+	if (strrchr(m->dest_addr, ':'))
+		*strrchr(m->dest_addr, ':') = '\0';
+	if (m->dest_addr[0] == '[') {
+		memmove(m->dest_addr, m->dest_addr + 1, strlen(m->dest_addr));
+		m->dest_addr[strlen(m->dest_addr) - 1] = '\0';
+	}
+	ret = tcpcp_dump(m->sock, 0, &m->ici, &m->ici_len);
+	if (ret) {
+		/* nothing isolated: the socket is the client's as before */
+		origin_finish(m, -ret, PHASE_DUMP,
+			      "cannot dump the connection");
+		return;
+	}
+	stamp(m, PHASE_DUMP);
+	ret = tcpcp_ici_info(m->ici, m->ici_len, &m->info);
+	if (ret) {
+		rollback(m, -ret, PHASE_DUMP, "dumped ICI does not decode");
+		return;
+	}
+	tuple_str(&m->info, tuple, sizeof(tuple));
+	dlog(LOG_I, "move %.8s: %s to %s (ICI %zu bytes, app state %zu bytes)",
+	     m->ids, tuple, dest, m->ici_len, app_len);
+	m->state = M_CONNECTING;
+	m->deadline =
+		now_ms() + (timeout_ms ? timeout_ms : conf.prepare_timeout_ms);
+	m->pc = peer_connect(&ss, sl, m);
+	if (!m->pc)
+		rollback(m, EHOSTUNREACH, PHASE_CONNECT,
+			 "cannot connect to the destination");
+}
+
+void move_peer_connected(struct move *m, struct pconn *pc)
+{
+	struct tcpcpd_msg p = { .type = TCPCPD_PREPARE };
+
+	if (pc == m->gw) {
+		if (m->state == M_REDIRECTING)
+			send_redirect(m);
+		return;
+	}
+
+	stamp(m, PHASE_CONNECT);
+	memcpy(p.id, m->id, 16);
+	p.flags = m->flags;
+	p.hold_ms = conf.hold_ms;
+	p.ici = m->ici;
+	p.ici_len = (uint32_t)m->ici_len;
+	p.app = m->app;
+	p.app_len = (uint32_t)m->app_len;
+	m->state = M_PREPARING;
+	if (peer_send(pc, &p) == -EMSGSIZE)
+		rollback(m, EMSGSIZE, PHASE_PREPARE,
+			 "ICI and state too large for one frame");
+}
+
+/* --- destination --- */

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0
+# tcpcpd tests.  daemon_auth: protocol security against a real daemon in a
+# private network namespace (root).
+
+TCPCPD_AUTH_TEST := $(O)/tools/tcpcpd/tests/daemon_auth
+
+$(TCPCPD_AUTH_TEST): tools/tcpcpd/tests/daemon_auth.c tools/tcpcpd/proto.c \
+		tools/tcpcpd/ctl.c $(TCPCPD_HDRS) $(KSFT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Wno-sign-compare -Wno-unused-parameter -Wno-clobbered -Itools/tcpcpd -DTCPCPD_BIN='"$(TCPCPD)"' -o $@ \
+		tools/tcpcpd/tests/daemon_auth.c tools/tcpcpd/proto.c tools/tcpcpd/ctl.c -lcrypto
+
+CHECK_DEPS += $(TCPCPD) $(TCPCPCTL) $(TCPCPD_AUTH_TEST)
+CHECK_TESTS += $(TCPCPD_AUTH_TEST)
+
+# the lab move test: testapp (server, handler, registered application) and
+# the script that runs tcpcpd in hosts a and b of the namespace lab
+TCPCPD_TESTAPP := $(O)/tools/tcpcpd/tests/testapp
+$(TCPCPD_TESTAPP): tools/tcpcpd/tests/testapp.c tools/tcpcpd/ctl.c $(TCPCPD_HDRS) \
+		selftests/lab/stream.c selftests/lab/stream.h
+	@mkdir -p $(@D)
+	$(CC) $(TCPCPD_CFLAGS) -Iselftests/lab -o $@ tools/tcpcpd/tests/testapp.c \
+		tools/tcpcpd/ctl.c selftests/lab/stream.c
+
+CHECK_DEPS += $(TCPCPD_TESTAPP)
+CHECK_TESTS += tools/tcpcpd/tests/move.sh
+
+# proto.c on its own, with ASan and UBSan
+TCPCPD_PROTO_UNIT := $(O)/tools/tcpcpd/tests/proto_unit
+$(TCPCPD_PROTO_UNIT): tools/tcpcpd/tests/proto_unit.c tools/tcpcpd/proto.c \
+		tools/tcpcpd/proto.h $(KSFT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Wno-sign-compare -Wno-unused-parameter -Wno-clobbered \
+		-Itools/tcpcpd $(SAN_FLAGS) -o $@ tools/tcpcpd/tests/proto_unit.c \
+		tools/tcpcpd/proto.c -lcrypto
+
+CHECK_DEPS += $(TCPCPD_PROTO_UNIT)
+CHECK_TESTS += $(TCPCPD_PROTO_UNIT)
