@@ -45,6 +45,8 @@ install-lib: lib
 	ln -sf libtcpcp.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libtcpcp.so
 	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(LIB_PC) $(DESTDIR)$(LIBDIR)/pkgconfig/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+	    lib/libtcpcp.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libtcpcp.pc
 	install -m 0644 lib/tcpcp.h $(DESTDIR)$(INCLUDEDIR)/
 	install -m 0644 kernel/include/uapi/linux/tcpcp.h $(DESTDIR)$(INCLUDEDIR)/linux/

@@ -21,3 +21,6 @@ install: install-lib $(TOOLS)
 			cp -P $$m $(DESTDIR)$(MANDIR)/man$$d/; \
 		done; \
 	done
+
+# make install into a scratch DESTDIR, then link a program against it
+CHECK_TESTS += tools/build/install-test.sh
