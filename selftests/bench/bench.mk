@@ -4,12 +4,16 @@ BENCH_WRAP := socket setsockopt getsockopt bind connect getsockname \
 	getpeername send recv sendto shutdown ioctl close nanosleep
 BENCH_LDFLAGS := $(foreach f,$(BENCH_WRAP),-Wl,--wrap=$(f))
 
-$(O)/selftests/bench: selftests/bench/bench.c selftests/lab/labkit.c \
-		selftests/lab/labkit.h $(STREAM_SRCS) $(LIB_A) selftests/bench/bench.mk
-	@mkdir -p $(@D)
-	$(CC) $(LAB_CFLAGS) $(BENCH_LDFLAGS) -o $@ $< selftests/lab/labkit.c \
-		$(STREAM_SRCS) $(LAB_LIBS)
+BENCH_SRCS := selftests/bench/bench.c selftests/bench/syscount.c \
+	selftests/lab/labkit.c $(STREAM_SRCS)
 
+$(O)/selftests/bench: $(BENCH_SRCS) selftests/lab/labkit.h $(STREAM_HDRS) $(LIB_A) \
+		selftests/bench/bench.mk
+	@mkdir -p $(@D)
+	$(CC) $(LAB_CFLAGS) $(BENCH_LDFLAGS) -o $@ $(BENCH_SRCS) $(LAB_LIBS)
+
+# make bench [BENCH_ARGS="-p 1 100"]: -p adds a capture at the peer checked
+# by pcapcheck; the Ns default to 1 100 1000 10000
 .PHONY: bench
-bench: deps all $(O)/selftests/bench
-	$(O)/selftests/bench
+bench: deps all $(O)/selftests/bench $(O)/selftests/peer $(O)/selftests/pcapcheck
+	$(O)/selftests/bench $(BENCH_ARGS)
