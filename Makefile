@@ -47,6 +47,8 @@ $(KSFT_HDRS): $(DEPS_STAMP)
 		'*/tools/testing/selftests/kselftest.h'
 	touch $(KSFT_HDRS)
 
+# kselftest_harness.h is not -Wextra clean (unused ucontext, signed
+# comparisons inside its ASSERT macros, setjmp in TEST_F wrappers)
 TEST_CFLAGS := $(CPPFLAGS_ALL) -I$(KSFT_DIR) -std=gnu11 -Wall -Wextra -Werror -O1 -g -Wno-sign-compare -Wno-unused-parameter -Wno-clobbered
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -4,7 +4,7 @@
 -include selftests/lab/tools.mk
 
 # kselftest_harness.h is not -Wextra clean
-LAB_CFLAGS = $(TEST_CFLAGS) -Wno-sign-compare -Wno-unused-parameter -Wno-clobbered \
+LAB_CFLAGS = $(TEST_CFLAGS) \
 	     -Wno-format-truncation -Iselftests/lab
 LAB_LIBS = $(LIB_A) $(LIB_LDLIBS) -lpthread
 LABKIT_SRCS := selftests/lab/labkit.c selftests/lab/mover.c $(STREAM_SRCS)

@@ -7,11 +7,7 @@ UNIT_DIR := $(O)/selftests/unit
 UNIT_TESTS := ici_codec ici_bad ici_content ici_api
 UNIT_HELPERS := selftests/unit/ici_sample.c
 UNIT_HDRS := $(wildcard selftests/unit/*.h)
-# kselftest_harness.h is not -Wextra clean (unused ucontext, signed
-# comparisons inside its ASSERT macros, setjmp in TEST_F wrappers)
-UNIT_CFLAGS = $(TEST_CFLAGS) -Wno-sign-compare -Wno-unused-parameter \
-	      -Wno-clobbered \
-	      -Iselftests/unit
+UNIT_CFLAGS = $(TEST_CFLAGS) -Iselftests/unit
 UNIT_LDLIBS = -lpthread $(LIB_LDLIBS)
 
 UNIT_BINS := $(UNIT_TESTS:%=$(UNIT_DIR)/%)
