@@ -189,6 +189,7 @@ cmd_export() {
 	mkdir -p "$work" "$out"
 	mapfile -t PATCHES < <(series_patches)
 	{ overlay_files
+	  [ -f patches/MAINTAINERS.patch ] && echo MAINTAINERS
 	  [ ${#PATCHES[@]} -eq 0 ] || patch_files "${PATCHES[@]}"; } |
 		LC_ALL=C sort -u >"$work.files"
 	while read -r f; do
@@ -213,6 +214,12 @@ cmd_export() {
 		mkdir -p "$work/$(dirname "$f")"
 		cp "kernel/$f" "$work/$f"
 	done < <(overlay_files)
+	# the new files' MAINTAINERS entry goes with them (not needed to build)
+	if [ -f patches/MAINTAINERS.patch ]; then
+		patch -p1 --fuzz=0 --no-backup-if-mismatch --batch -s -d "$work" \
+			-i "$PWD/patches/MAINTAINERS.patch" </dev/null ||
+			die "patches/MAINTAINERS.patch does not apply"
+	fi
 	"${g[@]}" add -A
 	if ! "${g[@]}" diff --cached --quiet; then
 		msg=patches/new-files.msg

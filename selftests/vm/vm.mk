@@ -27,3 +27,6 @@ vm-check-debug: kernel-debug vm-deps
 # that reports every VM test case in its "# Totals:" line.
 CHECK_DEPS += kernel-possible $(VM_TEST_DEPS)
 CHECK_TESTS += $(VM_RUN)
+
+# the whole change as one series for vanilla 6.12, checkpatch --strict clean
+CHECK_TESTS += selftests/vm/checkpatch.sh

@@ -71,6 +71,7 @@ enum {
 	TCPCP_EL_SOCKOPT,	/* struct tcpcp_el_sockopt, ignorable */
 	__TCPCP_EL_MAX
 };
+
 #define TCPCP_EL_MAX	(__TCPCP_EL_MAX - 1)
 
 /* tcpcp_el_conn.family: not AF_* (those are not portable) */
