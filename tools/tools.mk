@@ -3,6 +3,7 @@
 TOOLS :=
 -include tools/tcpcp-ici/tcpcp-ici.mk
 -include tools/tcpcpd/tcpcpd.mk
+-include tools/tcpcp-dispatch/tcpcp-dispatch.mk
 
 .PHONY: tools install
 tools: $(TOOLS)

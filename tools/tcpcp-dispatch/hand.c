@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * What happens to a connection once the dispatch script has answered (or
+ * failed to): each hand-off runs in its own detached thread that owns the
+ * socket from then on.
+ *
+ *   move      hand the socket to the local tcpcpd (MOVE over its UNIX
+ *             socket) for the back end's daemon; a move that fails before
+ *             its commit point leaves the connection here: fall back.
+ *   direct    dump (isolate), discard, re-create and activate with
+ *             libtcpcp in this process, and run the back end's program on
+ *             the new socket: dispatcher and back ends share a host.
+ *   fallback  the connection stays here: a local program serves it, or a
+ *             static HTTP 503, or a plain close.  The request is read
+ *             first and the client's FIN awaited, so that closing never
+ *             resets the connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "dispatch.h"
+#include "tcpcp.h"
+
+#define DRAIN_MS 2000
+
+static unsigned int running; /* threads, atomic */
+
+struct job {
+	int fd;
+	int backend;
+	enum { J_MOVE, J_FALLBACK, J_REJECT } kind;
+};
+
+static void run_prog(int fd, const char *prog)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		sigset_t all;
+
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
+			_exit(127);
+		execl("/bin/sh", "sh", "-c", prog, (char *)NULL);
+		_exit(127);
+	}
+	if (p < 0)
+		dlog(0, "cannot fork for %s: %s", prog, strerror(errno));
+	/* the main loop reaps it */
+}
+
+/* Read until the client's FIN or DRAIN_MS, discarding */
+static void drain(int fd, bool until_eof)
+{
+	uint64_t end = now_ms() + DRAIN_MS;
+	char buf[4096];
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		uint64_t now = now_ms();
+		ssize_t n;
+
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0)
+			return;
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return;
+		if (n > 0)
+			continue;
+		if (!until_eof || now >= end)
+			return;
+		if (poll(&p, 1, (int)(end - now)) <= 0)
+			return;
+	}
+}
+
+static void fallback(int fd, bool reject)
+{
+	static const char r503[] = "HTTP/1.1 503 Service Unavailable\r\n"
+				   "Content-Type: text/plain\r\n"
+				   "Content-Length: 20\r\n"
+				   "Connection: close\r\n\r\n"
+				   "no back end for you\n";
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	if (!reject && dconf.fallback == FB_EXEC) {
+		run_prog(fd, dconf.fallback_prog);
+		close(fd);
+		return;
+	}
+	/* what the client sent so far, so that close() sends a FIN */
+	drain(fd, false);
+	if (!reject && dconf.fallback == FB_503)
+		(void)!send(fd, r503, sizeof(r503) - 1, MSG_NOSIGNAL);
+	shutdown(fd, SHUT_WR);
+	drain(fd, true);
+	close(fd);
+}
+
+static int move_tcpcpd(int fd, struct backend *b)
+{
+	struct lmsg_result res;
+	int c, ret;
+
+	c = ctl_connect(dconf.tcpcpd_sock);
+	if (c < 0) {
+		dlog(0, "move to %s: cannot reach tcpcpd: %s", b->name,
+		     strerror(-c));
+		return 0;
+	}
+	ret = ctl_move(c, fd, b->dest, NULL, 0, dconf.move_timeout_ms, 0, &res);
+	close(c);
+	if (!ret && !res.err) {
+		dlog(2, "moved to %s (%s) in %u us", b->name, b->dest,
+		     res.t_us[PHASE_DONE]);
+		return 1;
+	}
+	dlog(0, "move to %s (%s) failed in %s: %s%s%s", b->name, b->dest,
+	     ret ? "request" : ctl_phase_name(res.phase),
+	     strerror(ret ? -ret : res.err), ret ? "" : ": ",
+	     ret ? "" : res.msg);
+	/* after the commit point the connection is not ours any more */
+	return !ret && res.committed ? -1 : 0;
+}
+
+static int move_direct(int fd, struct backend *b)
+{
+	unsigned int lost = 0;
+	void *ici = NULL;
+	size_t len = 0;
+	int ret, nfd;
+
+	ret = tcpcp_dump(fd, 0, &ici, &len);
+	if (ret < 0) {
+		dlog(0, "direct: dump: %s", strerror(-ret));
+		tcpcp_unisolate(fd);
+		return 0;
+	}
+	ret = tcpcp_discard(fd);
+	if (ret < 0) {
+		dlog(0, "direct: discard: %s", strerror(-ret));
+		tcpcp_unisolate(fd);
+		free(ici);
+		return 0;
+	}
+	close(fd);
+	nfd = tcpcp_create_ex(ici, len, -1, 0, &lost);
+	free(ici);
+	if (nfd < 0) {
+		dlog(0, "direct: create: %s: connection lost", strerror(-nfd));
+		return -1;
+	}
+	ret = tcpcp_activate_ex(nfd);
+	if (ret < 0) {
+		dlog(0, "direct: activate: %s: connection lost",
+		     strerror(-ret));
+		close(nfd);
+		return -1;
+	}
+	run_prog(nfd, b->dest);
+	close(nfd);
+	return 1;
+}
+
+static void *job_thread(void *arg)
+{
+	struct job *j = arg;
+	struct backend *b;
+	int r;
+
+	switch (j->kind) {
+	case J_MOVE:
+		b = &dconf.be[j->backend];
+		__atomic_add_fetch(&b->inflight, 1, __ATOMIC_RELAXED);
+		if (dconf.direct)
+			r = move_direct(j->fd, b);
+		else
+			r = move_tcpcpd(j->fd, b);
+		__atomic_sub_fetch(&b->inflight, 1, __ATOMIC_RELAXED);
+		if (r > 0) {
+			__atomic_add_fetch(&b->moved, 1, __ATOMIC_RELAXED);
+			__atomic_add_fetch(&dstats.moved, 1, __ATOMIC_RELAXED);
+			if (!dconf.direct)
+				close(j->fd);
+			break;
+		}
+		__atomic_add_fetch(&b->failed, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&dstats.move_failed, 1, __ATOMIC_RELAXED);
+		if (r < 0) {
+			if (!dconf.direct)
+				close(j->fd);
+			break;
+		}
+		__atomic_add_fetch(&dstats.fallback, 1, __ATOMIC_RELAXED);
+		fallback(j->fd, false);
+		break;
+	case J_FALLBACK:
+		fallback(j->fd, false);
+		break;
+	case J_REJECT:
+		fallback(j->fd, true);
+		break;
+	}
+	free(j);
+	__atomic_sub_fetch(&running, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void start(int fd, int kind, int backend)
+{
+	struct job *j = malloc(sizeof(*j));
+	pthread_attr_t a;
+	pthread_t t;
+
+	if (!j) {
+		close(fd);
+		return;
+	}
+	j->fd = fd;
+	j->kind = kind;
+	j->backend = backend;
+	__atomic_add_fetch(&running, 1, __ATOMIC_ACQUIRE);
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&a, 256 << 10);
+	if (pthread_create(&t, &a, job_thread, j)) {
+		/* no thread: do it here (blocks the loop, but loses nothing) */
+		job_thread(j);
+	}
+	pthread_attr_destroy(&a);
+}
+
+void hand_move(int fd, int backend)
+{
+	start(fd, J_MOVE, backend);
+}
+
+void hand_fallback(int fd, const char *why)
+{
+	dlog(1, "fallback: %s", why);
+	__atomic_add_fetch(&dstats.fallback, 1, __ATOMIC_RELAXED);
+	start(fd, J_FALLBACK, -1);
+}
+
+void hand_reject(int fd)
+{
+	__atomic_add_fetch(&dstats.rejected, 1, __ATOMIC_RELAXED);
+	start(fd, J_REJECT, -1);
+}
+
+int hand_wait_all(unsigned int timeout_ms)
+{
+	uint64_t end = now_ms() + timeout_ms;
+	struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+	while (__atomic_load_n(&running, __ATOMIC_ACQUIRE)) {
+		if (now_ms() >= end)
+			return -ETIMEDOUT;
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
