@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -31,6 +32,38 @@ static void refuse(struct pconn *pc, const uint8_t id[16], int err,
 	peer_send(pc, &r);
 }
 
+/* Fault injection (move.c): this daemon dies at the named step */
+static void die_at(const char *step, const uint8_t id[16])
+{
+	char ids[33];
+
+	if (!fault(step))
+		return;
+	dlog(LOG_W, "move %.8s: fault injected: %s", id_str(id, ids), step);
+	raise(SIGKILL);
+}
+
+/*
+ * The outcome of the last moves that ended here, so that a COMMIT sent
+ * again (the origin lost the answer) gets the same answer: ACTIVATED with
+ * 0 or the errno, never a second endpoint.
+ */
+#define RECENT 1024
+static struct {
+	uint8_t id[16];
+	int err;
+	bool used;
+} recent[RECENT];
+static unsigned int recent_next;
+
+static void remember(const struct move *m, int err)
+{
+	memcpy(recent[recent_next].id, m->id, 16);
+	recent[recent_next].err = err;
+	recent[recent_next].used = true;
+	recent_next = (recent_next + 1) % RECENT;
+}
+
 void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 {
 	struct tcpcpd_msg r = { .type = TCPCPD_PREPARED };
@@ -41,6 +74,7 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 	uint16_t port;
 	int ret, fd;
 
+	die_at("die-on-prepare", msg->id);
 	if (stopping || stats.moves_active >= conf.max_moves) {
 		refuse(pc, msg->id, EBUSY, "too many moves at once");
 		return;
@@ -64,6 +98,7 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 		return;
 	}
 	stats.endpoints_created++;
+	die_at("die-after-create", msg->id);
 	m = move_new(false);
 	if (!m) {
 		tcpcp_discard(fd);
@@ -84,7 +119,8 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 		m->hold_ms = msg->hold_ms;
 	m->lost = lost;
 	m->state = M_HELD;
-	m->deadline = now_ms() + m->hold_ms;
+	m->prepared_at = now_ms();
+	m->deadline = m->prepared_at + m->hold_ms;
 	m->pc = pc;
 	pc->move = m;
 	snprintf(m->dest, sizeof(m->dest), "%s", pc->sess.peer_name);
@@ -97,14 +133,15 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 	peer_send(pc, &r);
 }
 
-static void dest_end(struct move *m, bool ok)
+static void dest_end(struct move *m, int err)
 {
+	remember(m, err);
 	if (m->pc) {
 		m->pc->move = NULL;
 		m->pc->deadline = now_ms() + conf.hello_timeout_ms;
 		m->pc = NULL;
 	}
-	if (ok)
+	if (!err)
 		stats.moves_in_ok++;
 	else
 		stats.moves_in_failed++;
@@ -119,7 +156,7 @@ void dest_discard(struct move *m, const char *why)
 		dlog(LOG_E, "move %.8s: discard: %s", m->ids, strerror(-ret));
 	dlog(LOG_W, "move %.8s from %s: endpoint discarded: %s", m->ids,
 	     m->dest, why);
-	dest_end(m, false);
+	dest_end(m, ECANCELED);
 }
 
 static void handler_done(void *arg, int status)
@@ -178,6 +215,7 @@ void dest_commit(struct move *m)
 
 	memcpy(r.id, m->id, 16);
 	peer_send(m->pc, &r);
+	die_at("die-on-commit", m->id);
 	ret = tcpcp_activate_ex(m->sock);
 	if (ret) {
 		dlog(LOG_E, "move %.8s: activate: %s; the connection is lost",
@@ -196,9 +234,50 @@ void dest_commit(struct move *m)
 			     "move %.8s from %s: activated and delivered",
 			     m->ids, m->dest);
 	}
+	die_at("die-after-activate", m->id);
 	r.type = TCPCPD_ACTIVATED;
 	r.err = -ret;
 	if (m->pc)
 		peer_send(m->pc, &r);
-	dest_end(m, !ret);
+	dest_end(m, -ret);
+}
+
+/* COMMIT on a connection without a move: the origin sends it again */
+void dest_recommit(struct pconn *pc, const struct tcpcpd_msg *msg)
+{
+	struct tcpcpd_msg r = { .type = TCPCPD_COMMITTED };
+	struct move *m;
+	char ids[33];
+	unsigned int i;
+
+	id_str(msg->id, ids);
+	for (m = moves; m; m = m->next) {
+		if (m->origin || m->state != M_HELD || memcmp(m->id, msg->id, 16))
+			continue;
+		dlog(LOG_I, "move %.8s: COMMIT from %s on a new connection",
+		     ids, pc->addr);
+		if (m->pc && m->pc != pc) {
+			m->pc->move = NULL;
+			m->pc->deadline = now_ms() + conf.hello_timeout_ms;
+		}
+		m->pc = pc;
+		pc->move = m;
+		dest_commit(m);
+		return;
+	}
+	memcpy(r.id, msg->id, 16);
+	r.err = ENOENT;
+	for (i = 0; i < RECENT; i++)
+		if (recent[i].used && !memcmp(recent[i].id, msg->id, 16)) {
+			r.err = recent[i].err;
+			break;
+		}
+	dlog(r.err ? LOG_W : LOG_I, "move %.8s: COMMIT again from %s: %s",
+	     ids, pc->addr,
+	     r.err == ENOENT ? "unknown move" :
+	     r.err ? strerror(r.err) : "already activated; confirmed again");
+	if (peer_send(pc, &r))
+		return;
+	r.type = TCPCPD_ACTIVATED;
+	peer_send(pc, &r);
 }

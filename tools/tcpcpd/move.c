@@ -34,6 +34,21 @@
 
 struct move *moves;
 
+/*
+ * Fault injection for the lab tests: TCPCPD_FAULT in the environment names
+ * the faults to inject, separated by commas (see tests/faults.sh).
+ */
+bool fault(const char *name)
+{
+	const char *f = getenv("TCPCPD_FAULT"), *p;
+	size_t n = strlen(name);
+
+	for (p = f; p && (p = strstr(p, name)); p += n)
+		if ((p == f || p[-1] == ',') && (!p[n] || p[n] == ','))
+			return true;
+	return false;
+}
+
 const char *id_str(const uint8_t id[16], char buf[33])
 {
 	for (int i = 0; i < 16; i++)
@@ -122,6 +137,10 @@ void move_peer_msg(struct pconn *pc, const struct tcpcpd_msg *msg)
 	if (!m && !pc->initiator &&
 	    (msg->type == TCPCPD_REDIRECT || msg->type == TCPCPD_UNREDIRECT)) {
 		gateway_msg(pc, msg);
+		return;
+	}
+	if (!m && !pc->initiator && msg->type == TCPCPD_COMMIT) {
+		dest_recommit(pc, msg);
 		return;
 	}
 	if (!m || memcmp(m->id, msg->id, 16))
@@ -252,9 +271,11 @@ void move_peer_lost(struct move *m, struct pconn *pc, int err, const char *why)
 	case M_UNDOING:
 		break;
 	case M_COMMITTED:
-		origin_finish(
-			m, err, PHASE_ACTIVATE,
-			"committed, but the destination did not confirm activation");
+		dlog(LOG_W, "move %.8s: %s after COMMIT; COMMIT goes again",
+		     m->ids, msg);
+		m->deadline = now_ms() + (m->tries < 5 ? 50U << m->tries : 1000);
+		if (m->deadline > m->commit_end)
+			m->deadline = m->commit_end;
 		break;
 	case M_HELD:
 		/* stay isolated until the hold time ends: the origin may be undoing */
@@ -299,10 +320,25 @@ void move_timers(uint64_t now, uint64_t *next)
 			finish_rollback(m);
 			break;
 		case M_COMMITTED:
-			origin_finish(m, ETIMEDOUT, PHASE_ACTIVATE,
-				      "committed, but no ACTIVATED in time");
+			commit_resend(m);
 			break;
 		case M_HELD:
+			/*
+			 * An origin still connected will send COMMIT or ABORT
+			 * or close: a slow one (a loaded host) gets more time,
+			 * up to four hold times, rather than an endpoint
+			 * discarded under a COMMIT on its way.
+			 */
+			if (m->pc && m->pc->state == PC_READY &&
+			    now - m->prepared_at < 4ULL * m->hold_ms) {
+				dlog(LOG_W,
+				     "move %.8s: no COMMIT within the hold time, but the origin is connected: holding on",
+				     m->ids);
+				m->deadline = now + m->hold_ms;
+				if (m->deadline < *next)
+					*next = m->deadline;
+				break;
+			}
 			dest_discard(m, "no COMMIT within the hold time");
 			break;
 		}

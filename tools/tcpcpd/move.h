@@ -32,6 +32,10 @@ struct move {
 	struct pconn *gw; /* to the gateway (conf.gateway) */
 	int gw_pending; /* REDIRECTED answers still to come */
 	struct sockaddr_storage dest_ss;
+	socklen_t dest_sl;
+	uint64_t commit_end; /* ms: origin gives up resending COMMIT */
+	unsigned int commits; /* COMMIT sent this many times */
+	unsigned int tries; /* new connections to resend COMMIT */
 	uint64_t deadline; /* ms */
 	uint64_t t0; /* us */
 	uint64_t prepared_at; /* ms */
@@ -48,6 +52,7 @@ struct move {
 extern struct move *moves;
 
 /* move.c */
+bool fault(const char *name);
 struct move *move_new(bool origin);
 void move_free(struct move *m);
 void stamp(struct move *m, int phase);
@@ -59,11 +64,13 @@ void finish_rollback(struct move *m);
 void rollback(struct move *m, int err, int phase, const char *why);
 void redirect(struct move *m);
 void commit(struct move *m);
+void commit_resend(struct move *m);
 char **hook_env(struct move *m, const char *phase, char *store, size_t len);
 
 /* dest.c */
 void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg);
 void dest_discard(struct move *m, const char *why);
 void dest_commit(struct move *m);
+void dest_recommit(struct pconn *pc, const struct tcpcpd_msg *msg);
 
 #endif /* TCPCPD_MOVE_H */

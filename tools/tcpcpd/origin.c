@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,16 +161,81 @@ void rollback(struct move *m, int err, int phase, const char *why)
 	finish_rollback(m);
 }
 
+/* The next try of COMMIT, at the latest when the origin gives up */
+static void commit_retry_at(struct move *m, uint64_t ms)
+{
+	uint64_t t = now_ms() + ms;
+
+	m->deadline = t < m->commit_end ? t : m->commit_end;
+}
+
+static void send_commit(struct move *m)
+{
+	struct tcpcpd_msg c = { .type = TCPCPD_COMMIT };
+	int ret;
+
+	memcpy(c.id, m->id, 16);
+	m->commits++;
+	/* a connection that stays up delivers COMMIT: wait for the answer */
+	m->deadline = m->commit_end;
+	if (m->commits == 1 && fault("lose-commit")) {
+		dlog(LOG_W, "move %.8s: fault injected: COMMIT lost", m->ids);
+		peer_close(m->pc, "fault injected: COMMIT lost");
+		return;
+	}
+	ret = peer_send(m->pc, &c);
+	/* -ECONNABORTED: move_peer_lost has scheduled the next try */
+	if (ret && ret != -ECONNABORTED)
+		commit_retry_at(m, 100);
+	if (!ret)
+		dlog(m->commits > 1 ? LOG_I : LOG_D, "move %.8s: COMMIT sent%s",
+		     m->ids, m->commits > 1 ? " again" : "");
+	if (!ret && fault("die-after-commit")) {
+		dlog(LOG_W, "move %.8s: fault injected: killed after COMMIT",
+		     m->ids);
+		raise(SIGKILL);
+	}
+}
+
+/*
+ * After the commit point the origin owns nothing but the duty to deliver
+ * COMMIT: until commit_timeout it sends it again on a new connection
+ * whenever the connection is lost (after 50 ms, then 100, 200 .. 1000 ms
+ * between tries).  The destination answers a COMMIT for a move it already
+ * finished with the same outcome (dest_recommit).
+ */
+void commit_resend(struct move *m)
+{
+	unsigned int backoff;
+
+	if (now_ms() >= m->commit_end || m->pc) {
+		origin_finish(m, ETIMEDOUT, PHASE_ACTIVATE,
+			      "committed, but the destination did not confirm activation");
+		return;
+	}
+	m->tries++;
+	dlog(LOG_W, "move %.8s: connecting to %s again to resend COMMIT (try %u)",
+	     m->ids, m->dest, m->tries);
+	m->pc = peer_connect(&m->dest_ss, m->dest_sl, m);
+	backoff = m->tries < 5 ? 50U << m->tries : 1000;
+	commit_retry_at(m, m->pc ? (uint64_t)(m->commit_end - now_ms()) : backoff);
+}
+
 void commit(struct move *m)
 {
 	uint64_t elapsed = now_ms() - m->prepared_at;
 	uint32_t margin = m->hold_ms / 4 < 1000 ? m->hold_ms / 4 : 1000;
-	struct tcpcpd_msg c = { .type = TCPCPD_COMMIT };
 	int ret;
 
 	if (elapsed + margin >= m->hold_ms) {
 		rollback(m, ETIMEDOUT, PHASE_REDIRECT,
 			 "redirect outlasted the destination's hold time");
+		return;
+	}
+	/* a destination known to be gone cannot take over: stay here */
+	if (!m->pc || m->pc->state != PC_READY) {
+		rollback(m, ECONNABORTED, PHASE_REDIRECT,
+			 "connection to the destination lost before commit");
 		return;
 	}
 	ret = tcpcp_discard(m->sock);
@@ -182,14 +248,9 @@ void commit(struct move *m)
 	m->sock = -1;
 	m->res.committed = 1;
 	stamp(m, PHASE_COMMIT);
-	memcpy(c.id, m->id, 16);
 	m->state = M_COMMITTED;
-	m->deadline = now_ms() + conf.commit_timeout_ms;
-	if (!m->pc || peer_send(m->pc, &c)) {
-		/* peer_send failure has called move_peer_lost already */
-		return;
-	}
-	dlog(LOG_D, "move %.8s: committed", m->ids);
+	m->commit_end = now_ms() + conf.commit_timeout_ms;
+	send_commit(m);
 }
 
 static void redirect_done(void *arg, int status)
@@ -380,6 +441,7 @@ void move_start(struct lconn *lc, uint32_t req, int fd, const char *dest,
 		return;
 	}
 	m->dest_ss = ss;
+	m->dest_sl = sl;
 	addr_str(&ss, m->dest_addr, sizeof(m->dest_addr));
 	if (strrchr(m->dest_addr, ':'))
 		*strrchr(m->dest_addr, ':') = '\0';
@@ -419,6 +481,10 @@ void move_peer_connected(struct move *m, struct pconn *pc)
 	if (pc == m->gw) {
 		if (m->state == M_REDIRECTING)
 			send_redirect(m);
+		return;
+	}
+	if (m->state == M_COMMITTED) {
+		send_commit(m);
 		return;
 	}
 

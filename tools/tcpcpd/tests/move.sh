@@ -16,6 +16,7 @@
 #     rule) while another connection to the service address stays at a;
 #     the rule goes when the gateway daemon stops
 #   9 the destination daemon killed during the redirect: roll back
+#  10 redirect by the gateway role in route mode (libnl host route)
 # Every case checks both byte streams (peer and testapp verify them), the
 # peer's capture (pcapcheck: no RST, no SYN, nothing going backwards), and
 # the daemons' counters and logs; every daemon must exit 0 on SIGTERM.
@@ -426,6 +427,32 @@ echo "a: moves_out_ok=$ok_out moves_out_failed=$failed_out;" \
 [ "$ok_in" = $((4 + CONC_N)) ] && [ "$failed_in" = 1 ] && [ "$created" = $((5 + CONC_N)) ] ||
 	die "destination counters"
 grep -q "redirect inet" "$T/hook.log" && grep -q "undo inet" "$T/hook.log" || die "hook log"
+
+# 10: redirect by the gateway role in route mode: the host route of the
+# service address on gw goes via b (libnl) and stays there when the gateway
+# daemon stops (the connection lives at b)
+route_case() {
+	local rt gp
+	"$LAB" route "$NAME" a
+	ip netns exec "$NAME-gw" "$TCPCPD" -c "$T/g.conf" -f 2> "$T/g2.log" &
+	gp=$!
+	dpids+=($gp)
+	sed -e "s|^name = a2|name = a3|" -e "s|$T/a2\.|$T/a3.|g" \
+		-e "s|^redirect_mode = rule|redirect_mode = route|" "$T/a2.conf" > "$T/a3.conf"
+	ip netns exec "$NAME-a" "$TCPCPD" -c "$T/a3.conf" -f 2> "$T/a3.log" &
+	dpids+=($!)
+	wait_for 5 test -S "$T/g.sock" -a -S "$T/a3.sock" || die "route: daemons did not start"
+	SRC=a3 run_case v4-gateway-route 4 198.18.2.1 moved
+	rt=$(ip -n "$NAME-gw" route show "$S4")
+	echo "v4-gateway-route: gw: $rt"
+	echo "$rt" | grep -q "via 198.18.2.1" || die "route: $S4 not via b on gw"
+	grep -q "gateway: move .*$S4" "$T/g2.log" || die "route: not logged by the gateway"
+	kill -TERM $gp
+	wait_for 5 sh -c "! kill -0 $gp" || die "route: gateway daemon did not stop"
+	ip -n "$NAME-gw" route show "$S4" | grep -q "via 198.18.2.1" ||
+		die "route: the route to the moved connection went with the gateway daemon"
+}
+route_case
 # 9: the destination daemon dies while the origin redirects (before the
 # route changes): the origin rolls back, the connection goes on at a
 kill_case() {
@@ -453,4 +480,4 @@ kill_case() {
 }
 kill_case
 
-echo "PASS: 9 cases"
+echo "PASS: 10 cases"

@@ -24,6 +24,11 @@ $(TCPCPD_TESTAPP): tools/tcpcpd/tests/testapp.c tools/tcpcpd/ctl.c $(TCPCPD_HDRS
 
 CHECK_DEPS += $(TCPCPD_TESTAPP)
 CHECK_TESTS += tools/tcpcpd/tests/move.sh
+# faults during moves: daemons killed at protocol steps, COMMIT lost,
+# corrupted PREPARE in transit, destination unreachable
+CHECK_TESTS += tools/tcpcpd/tests/faults.sh
+# 100 connections moved a -> b at once (tests/bench.sh runs 1,000)
+CHECK_TESTS += tools/tcpcpd/tests/conc.sh
 
 # proto.c on its own, with ASan and UBSan
 TCPCPD_PROTO_UNIT := $(O)/tools/tcpcpd/tests/proto_unit
