@@ -270,10 +270,16 @@ static int restore(int s, int family, const struct ici *ici,
 	if (!ret)
 		ret = repair_setopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ,
 				    (int)p->copied);
-	/* before connect(), or the MSS falls back to 536 - options */
+	/*
+	 * before connect(), or the MSS falls back to 536 - options; the
+	 * kernel takes 88..32767 here (MAX_TCP_WINDOW: loopback's 65495 is
+	 * EINVAL), TCPOPT_MAXSEG below restores the ICI's mss_clamp
+	 */
 	if (!ret)
 		ret = repair_setopt(s, IPPROTO_TCP, TCP_MAXSEG,
-				    ici->mss < 88 ? 88 : ici->mss);
+				    ici->mss < 88    ? 88 :
+				    ici->mss > 32767 ? 32767 :
+						       ici->mss);
 	if (!ret && ici->has_ts) {
 		uint32_t v = ici->ts_val;
 

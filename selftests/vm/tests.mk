@@ -2,7 +2,8 @@
 # Build rules of the tcpcp socket-option tests that run inside the VM
 # (listed in selftests/vm/TESTS; vm.mk includes this file).
 
-VM_PROGS := $(O)/vm/tcpcp_sockopt $(O)/vm/tcpcp_fuzz $(O)/vm/tcpcp_native
+VM_PROGS := $(O)/vm/tcpcp_sockopt $(O)/vm/tcpcp_fuzz $(O)/vm/tcpcp_native \
+	$(O)/vm/tcpcp_cross
 VM_CFLAGS = $(TEST_CFLAGS)
 
 $(O)/vm/%: selftests/vm/%.c selftests/vm/tcpcp_util.h $(KSFT_HDRS) \
@@ -17,3 +18,10 @@ $(O)/vm/tcpcp_native: selftests/vm/tcpcp_native.c selftests/vm/tcpcp_util.h \
 	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A) -lpthread
 
 VM_TEST_DEPS += $(VM_PROGS)
+
+# moves across backends (native <-> repair), through the public API
+$(O)/vm/tcpcp_cross: selftests/vm/tcpcp_cross.c selftests/vm/tcpcp_util.h \
+		$(KSFT_HDRS) $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(VM_CFLAGS) -o $@ $< $(LIB_A) -lpthread
+VM_TEST_DEPS += $(O)/selftests/e2e

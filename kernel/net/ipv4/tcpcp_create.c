@@ -453,10 +453,18 @@ int tcpcp_create(struct sock *sk, sockptr_t optval, unsigned int optlen)
 
 	/* same local address and port as the origin, unless bound already */
 	if (!inet_sk(sk)->inet_num) {
+		u8 reuse = sk->sk_reuse;
+
 		alen = tcpcp_sockaddr(sk, &ici, ici.laddr, ici.lport, &ss);
+		/* as with TCP_REPAIR, the 4-tuple must be unique, not the port:
+		 * a listener or other connections may hold it
+		 */
+		if (privileged)
+			sk->sk_reuse = SK_FORCE_REUSE;
 		err = alen < 0 ? alen :
 			sk->sk_socket->ops->bind(sk->sk_socket,
 						 (struct sockaddr *)&ss, alen);
+		sk->sk_reuse = reuse;
 		if (err)
 			goto out_cp;
 		bound_here = true;
