@@ -27,14 +27,15 @@ $(O)/selftests/peer: selftests/lab/peer.c $(STREAM_SRCS) $(STREAM_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(LAB_TOOLS_CFLAGS) -o $@ selftests/lab/peer.c $(STREAM_SRCS)
 
-$(O)/selftests/pcapcheck: selftests/lab/pcapcheck.c
+PCAPCHECK_SRCS := selftests/lab/pcapcheck.c selftests/lab/pcapread.c
+$(O)/selftests/pcapcheck: $(PCAPCHECK_SRCS) selftests/lab/pcapread.h
 	@mkdir -p $(@D)
-	$(CC) $(LAB_TOOLS_CFLAGS) -o $@ $<
+	$(CC) $(LAB_TOOLS_CFLAGS) -o $@ $(PCAPCHECK_SRCS)
 
 # the same checker under ASan/UBSan, run by wiretest next to the normal build
-$(O)/selftests/pcapcheck-san: selftests/lab/pcapcheck.c
+$(O)/selftests/pcapcheck-san: $(PCAPCHECK_SRCS) selftests/lab/pcapread.h
 	@mkdir -p $(@D)
-	$(CC) $(LAB_TOOLS_CFLAGS) -O1 $(SAN_FLAGS) -o $@ $<
+	$(CC) $(LAB_TOOLS_CFLAGS) -O1 $(SAN_FLAGS) -o $@ $(PCAPCHECK_SRCS)
 
 WIRETEST_SRCS := selftests/lab/wiretest/wiretest.c selftests/lab/wiretest/pcapgen.c \
 	selftests/lab/wiretest/live.c
