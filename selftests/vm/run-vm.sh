@@ -17,6 +17,7 @@
 # Environment: TCPCP_VM_KERNEL (bzImage; default $O/linux/arch/x86/boot/
 # bzImage), TCPCP_VM_MEM (default 1536M), TCPCP_VM_SMP (2),
 # TCPCP_VM_TEST_TIMEOUT (default per-test timeout, 600 s),
+# TCPCP_VM_TIMEOUT_SCALE (integer factor on every test's timeout, 1),
 # TCPCP_VM_RESULTS (results dir), TCPCP_VM_APPEND (extra kernel args).
 set -u
 
@@ -27,6 +28,7 @@ KERNEL=${TCPCP_VM_KERNEL:-$O/linux/arch/x86/boot/bzImage}
 MEM=${TCPCP_VM_MEM:-1536M}
 SMP=${TCPCP_VM_SMP:-2}
 TEST_TIMEOUT=${TCPCP_VM_TEST_TIMEOUT:-600}
+SCALE=${TCPCP_VM_TIMEOUT_SCALE:-1}
 RES=${TCPCP_VM_RESULTS:-$O/vm-results}
 KERNEL_TARBALL=${KERNEL_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 
@@ -49,7 +51,7 @@ timeouts=()
 add_test() {
 	local path=$1 tmo=${2:-$TEST_TIMEOUT}
 	tests+=("$path")
-	timeouts+=("$tmo")
+	timeouts+=("$((tmo * SCALE))")
 }
 if [ $# -gt 0 ]; then
 	for t in "$@"; do add_test "$t"; done
