@@ -8,7 +8,7 @@ PKGS="build-essential clang llvm libclang-rt-14-dev clang-format cppcheck
  pkg-config iproute2 nftables tcpdump libpcap-dev libnl-3-dev libnl-route-3-dev
  libssl-dev python3 kmod procps psmisc
  linux-source-6.12 qemu-system-x86 bc bison flex libelf-dev cpio xz-utils
- groff-base python3-docutils"
+ groff-base python3-docutils libnftables-dev"
 
 missing=""
 for p in $PKGS; do

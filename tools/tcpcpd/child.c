@@ -5,10 +5,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -135,4 +138,206 @@ int run_sync(char *const argv[], char *const envp[], unsigned int timeout_ms)
 		nanosleep(&ts, NULL);
 	}
 	return status;
+}
+
+/*
+ * The keeper: a child process that holds a copy of every isolated endpoint
+ * this daemon holds for an incoming move, so that the endpoint outlives a
+ * daemon killed before it activated it.  While the network points to this
+ * host, the isolated endpoint drops the peer's segments in silence; without
+ * it the kernel would answer them with a reset before the origin, which
+ * sees this daemon's connection end, has undone the redirect and rolled
+ * back.  The daemon sends HOLD (with the socket) when it creates an endpoint
+ * and DROP when the move ends here; the keeper closes its copy on DROP.
+ * Once the daemon is gone (end of file on the pair) it keeps each endpoint
+ * for its hold time more, then closes it (silent: it is isolated) and exits.
+ */
+enum { K_HOLD = 1, K_DROP = 2 };
+struct kmsg {
+	uint32_t op;
+	uint32_t hold_ms;
+	uint8_t id[16];
+};
+struct kheld {
+	uint8_t id[16];
+	int fd;
+	uint32_t hold_ms;
+	uint64_t end;
+};
+
+static int keeper_fd = -1;
+
+static void keeper_loop(int fd)
+{
+	struct kheld *h = NULL;
+	size_t n = 0, cap = 0, i;
+	bool gone = false;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct kmsg k;
+		struct iovec iov = { .iov_base = &k, .iov_len = sizeof(k) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		struct cmsghdr *cm;
+		int timeout = -1, sfd = -1;
+		uint64_t now = now_ms();
+		ssize_t r;
+
+		if (gone) {
+			for (i = 0; i < n;) {
+				if (h[i].end <= now) {
+					close(h[i].fd);
+					h[i] = h[--n];
+					continue;
+				}
+				if (timeout < 0 || h[i].end - now < (uint64_t)timeout)
+					timeout = (int)(h[i].end - now);
+				i++;
+			}
+			if (!n)
+				_exit(0);
+			poll(NULL, 0, timeout);
+			continue;
+		}
+		if (poll(&p, 1, -1) < 0)
+			continue;
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			gone = true;
+			for (i = 0; i < n; i++)
+				h[i].end = now + h[i].hold_ms;
+			continue;
+		}
+		cm = CMSG_FIRSTHDR(&mh);
+		if (cm && cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&sfd, CMSG_DATA(cm), sizeof(int));
+		if (r != sizeof(k)) {
+			if (sfd >= 0)
+				close(sfd);
+			continue;
+		}
+		if (k.op == K_HOLD && sfd >= 0) {
+			if (n == cap) {
+				struct kheld *nh;
+
+				cap = cap ? 2 * cap : 64;
+				nh = realloc(h, cap * sizeof(*h));
+				if (!nh) {
+					close(sfd);
+					cap = n;
+					continue;
+				}
+				h = nh;
+			}
+			memcpy(h[n].id, k.id, 16);
+			h[n].fd = sfd;
+			h[n].hold_ms = k.hold_ms;
+			n++;
+			continue;
+		}
+		if (sfd >= 0)
+			close(sfd);
+		for (i = 0; i < n; i++)
+			if (k.op == K_DROP && !memcmp(h[i].id, k.id, 16)) {
+				close(h[i].fd);
+				h[i] = h[--n];
+				break;
+			}
+	}
+}
+
+int keeper_start(void)
+{
+	sigset_t all;
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		/* nothing of the daemon's but the pair: no listener, no key */
+		memset(conf.key, 0, sizeof(conf.key));
+		prctl(PR_SET_NAME, "tcpcpd-keeper");
+		if (dup2(sv[1], 3) < 0)
+			_exit(1);
+		syscall(SYS_close_range, 4, ~0U, 0);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_IGN);
+		keeper_loop(3);
+		_exit(0);
+	}
+	close(sv[1]);
+	/* blocking: a DROP must not be lost (the keeper's copy of an activated
+	 * socket would hold back its FIN), and the keeper does nothing else */
+	keeper_fd = sv[0];
+	return 0;
+}
+
+static void keeper_send(int op, const uint8_t id[16], uint32_t hold_ms,
+			int fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct kmsg k = { .op = (uint32_t)op, .hold_ms = hold_ms };
+	struct iovec iov = { .iov_base = &k, .iov_len = sizeof(k) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (keeper_fd < 0)
+		return;
+	memcpy(k.id, id, 16);
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	while (sendmsg(keeper_fd, &mh, MSG_NOSIGNAL) < 0) {
+		if (errno == EINTR)
+			continue;
+		dlog(LOG_W, "keeper: %s not sent: %s; keeper stopped",
+		     op == K_HOLD ? "HOLD" : "DROP", strerror(errno));
+		close(keeper_fd);
+		keeper_fd = -1;
+		break;
+	}
+}
+
+void keeper_hold(const uint8_t id[16], int fd, uint32_t hold_ms)
+{
+	keeper_send(K_HOLD, id, hold_ms, fd);
+}
+
+void keeper_drop(const uint8_t id[16])
+{
+	keeper_send(K_DROP, id, 0, -1);
+}
+
+void keeper_stop(void)
+{
+	if (keeper_fd >= 0)
+		close(keeper_fd);
+	keeper_fd = -1;
 }

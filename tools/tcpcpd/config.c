@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tcpcpd.h"
+#include "redir.h"
 
 void conf_defaults(struct conf *c)
 {
@@ -97,6 +97,7 @@ static int set_key(struct conf *c, const char *k, const char *v)
 	MS("hold_timeout", hold_ms);
 	MS("commit_timeout", commit_timeout_ms);
 	MS("hello_timeout", hello_timeout_ms);
+	MS("queue_timeout", queue_timeout_ms);
 #undef STR
 #undef MS
 	if (!strcmp(k, "group")) {
@@ -115,6 +116,8 @@ static int set_key(struct conf *c, const char *k, const char *v)
 	}
 	if (!strcmp(k, "max_moves"))
 		return parse_uint(v, 1, 1000000, 10, &c->max_moves);
+	if (!strcmp(k, "max_inflight"))
+		return parse_uint(v, 1, 65536, 10, &c->max_inflight);
 	if (!strcmp(k, "port"))
 		return parse_uint(v, 1, 65535, 10, &c->port);
 	if (!strcmp(k, "syslog"))
@@ -130,10 +133,20 @@ static int set_key(struct conf *c, const char *k, const char *v)
 			c->redirect_mode = TCPCPD_REDIR_ROUTE;
 		else if (!strcmp(v, "rule"))
 			c->redirect_mode = TCPCPD_REDIR_RULE;
+		else if (!strcmp(v, "nftmap"))
+			c->redirect_mode = TCPCPD_REDIR_NFTMAP;
+		else if (!strcmp(v, "address"))
+			c->redirect_mode = TCPCPD_REDIR_ADDRESS;
 		else
 			return -EINVAL;
 		return 0;
 	}
+	if (!strcmp(k, "release"))
+		return parse_bool(v, &rconf.release);
+	if (!strcmp(k, "release_grace"))
+		return parse_uint(v, 0, 3600000, 10, &rconf.release_grace_ms);
+	if (!strcmp(k, "release_poll"))
+		return parse_uint(v, 100, 3600000, 10, &rconf.release_poll_ms);
 	if (!strcmp(k, "log_level")) {
 		for (u = 0; u < 4; u++)
 			if (!strcmp(v, levels[u])) {
@@ -215,5 +228,8 @@ int conf_load(struct conf *c, const char *path)
 		}
 	}
 	fclose(f);
+	/* address mode: the destination's daemon takes the REDIRECT (addr.c) */
+	if (!ret && c->redirect_mode == TCPCPD_REDIR_ADDRESS && !c->gateway[0])
+		strcpy(c->gateway, "destination");
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "move.h"
+#include "redir.h" /* REDIR: release_watch */
 
 static void refuse(struct pconn *pc, const uint8_t id[16], int err,
 		   const char *why)
@@ -121,6 +122,7 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 	m->state = M_HELD;
 	m->prepared_at = now_ms();
 	m->deadline = m->prepared_at + m->hold_ms;
+	keeper_hold(m->id, fd, m->hold_ms);
 	m->pc = pc;
 	pc->move = m;
 	snprintf(m->dest, sizeof(m->dest), "%s", pc->sess.peer_name);
@@ -135,6 +137,7 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 
 static void dest_end(struct move *m, int err)
 {
+	keeper_drop(m->id);
 	remember(m, err);
 	if (m->pc) {
 		m->pc->move = NULL;
@@ -207,16 +210,37 @@ static int run_handler(struct move *m)
 	return c ? 0 : -ECHILD;
 }
 
+/*
+ * COMMIT: COMMITTED first, then activate, then deliver, then ACTIVATED.
+ * COMMITTED is this side's promise to activate; the origin keeps its
+ * endpoint isolated until it reads it, and rolls back if the connection
+ * ends cleanly (FIN) without it.  So COMMITTED must be in the kernel's
+ * send queue before the activation: a daemon killed after that point
+ * still gets it out, in order, before its FIN.
+ */
 void dest_commit(struct move *m)
 {
 	struct tcpcpd_msg r = { .type = TCPCPD_COMMITTED };
 	uint16_t port = ntohs(((struct sockaddr_in *)&m->info.local)->sin_port);
 	int ret;
 
-	memcpy(r.id, m->id, 16);
-	peer_send(m->pc, &r);
 	die_at("die-on-commit", m->id);
+	memcpy(r.id, m->id, 16);
+	if (peer_send(m->pc, &r) || !peer_flushed(m->pc)) {
+		/* the promise did not leave: do not activate; the origin rolls back */
+		tcpcp_discard(m->sock);
+		dlog(LOG_E,
+		     "move %.8s: COMMITTED could not be sent; endpoint discarded, the origin keeps the connection",
+		     m->ids);
+		if (m->pc)
+			peer_close(m->pc, "COMMITTED not sent");
+		dest_end(m, ECANCELED);
+		return;
+	}
+	die_at("die-after-committed", m->id);
 	ret = tcpcp_activate_ex(m->sock);
+	if (!ret) /* REDIR: release the gateway's entry when it ends */
+		release_watch(m->id, &m->info);
 	if (ret) {
 		dlog(LOG_E, "move %.8s: activate: %s; the connection is lost",
 		     m->ids, strerror(-ret));
@@ -239,7 +263,8 @@ void dest_commit(struct move *m)
 	r.err = -ret;
 	if (m->pc)
 		peer_send(m->pc, &r);
-	dest_end(m, -ret);
+	/* remembered for COMMITs sent again: ENOENT and ECANCELED mean "not promised" */
+	dest_end(m, ret == -ENOENT || ret == -ECANCELED ? EIO : -ret);
 }
 
 /* COMMIT on a connection without a move: the origin sends it again */
@@ -276,7 +301,13 @@ void dest_recommit(struct pconn *pc, const struct tcpcpd_msg *msg)
 	     ids, pc->addr,
 	     r.err == ENOENT ? "unknown move" :
 	     r.err ? strerror(r.err) : "already activated; confirmed again");
-	if (peer_send(pc, &r))
+	/*
+	 * COMMITTED again for a move promised here (the origin may have
+	 * missed the first one), whatever its outcome; ACTIVATED alone with
+	 * ECANCELED (never promised, discarded) or ENOENT (unknown) lets the
+	 * origin roll back.
+	 */
+	if (r.err != ENOENT && r.err != ECANCELED && peer_send(pc, &r))
 		return;
 	r.type = TCPCPD_ACTIVATED;
 	peer_send(pc, &r);

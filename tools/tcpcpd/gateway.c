@@ -2,17 +2,31 @@
 /*
  * The gateway role: an origin daemon asks (REDIRECT) that the peer's
  * packets of one connection go to the destination, and may ask to undo it
- * (UNREDIRECT) while the move has not committed.
+ * (UNREDIRECT) while the move has not committed; the host that owns the
+ * connection later tells that it ended (RELEASE, release.c).
  *
- *   route: replace the host route of the connection's local (service)
- *          address, in the main table; undo restores the route it replaced.
- *   rule:  one policy rule per connection (peer address and port, service
- *          address and port) pointing at a table that routes the service
- *          address via the destination, so that other connections to the
- *          same address stay where they are.
+ *   route:   replace the host route of the connection's local (service)
+ *            address, in the main table; undo restores the route it
+ *            replaced.  The route is where the service lives now, not a
+ *            per-connection entry: RELEASE and the daemon's stop leave it.
+ *   rule:    one policy rule per connection (peer address and port, service
+ *            address and port) pointing at a table that routes the service
+ *            address via the destination, so that other connections to the
+ *            same address stay where they are.  The kernel scans the rules
+ *            one by one for every packet.
+ *   nftmap:  one element per connection in an nftables map that sets the
+ *            mark of the destination's table (nftmap.c): one hash lookup
+ *            per packet however many connections moved.  The changes of
+ *            the moves that arrive together go to the kernel as one
+ *            transaction (gateway_flush, after each batch of events).
+ *   address: (on the destination, not a router) take over the service
+ *            address and announce it (addr.c); the origin removes it.
  *
- * The rules the daemon added are removed when it stops.  A new REDIRECT of
- * the same connection (moved on again) replaces its rule.
+ * Entries are keyed by the move id: a RELEASE of an older move of a
+ * connection that has moved on again (a -> b -> a) finds the newer entry
+ * and changes nothing.  A new REDIRECT of the same connection replaces its
+ * entry.  When the daemon stops it removes every rule, map element, routing
+ * table entry and the nftables table it added.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +35,7 @@
 #include <string.h>
 #include <linux/rtnetlink.h>
 
-#include "tcpcpd.h"
+#include "redir.h"
 
 #define MAX_VIA_TABLES 64
 
@@ -32,11 +46,38 @@ struct gw_entry {
 	uint32_t table;
 	int had_old; /* route mode: a route was replaced */
 	uint8_t old_via[16];
+	int ifindex, plen; /* address mode: where it was added */
+	bool added; /* address mode: this daemon added the address */
+	bool pending; /* nftmap: its element is in the batch to come */
+	bool dying; /* nftmap: its removal is in the batch to come */
+};
+
+/* A host route of a service address in a destination's table, shared */
+struct gw_route {
+	struct gw_route *next;
+	int family;
+	uint8_t laddr[16];
+	uint32_t table;
+	unsigned int refs;
+};
+
+/* nftmap: a queued change and the answer that waits for it */
+struct gw_op {
+	struct gw_op *next;
+	struct pconn *pc; /* answer REDIRECTED here */
+	uint8_t id[16];
+	struct gw_entry *add, *del;
+	size_t off, len; /* its lines in batch */
+	char what[160];
 };
 
 static struct gw_entry *entries;
+static struct gw_route *routes;
 static uint8_t via_tables[MAX_VIA_TABLES][17]; /* family + via per table */
 static int n_via;
+static unsigned int mark_refs[2][MAX_VIA_TABLES];
+static struct gw_op *ops, **ops_tail = &ops;
+static struct buf batch;
 
 static uint32_t table_for(int family, const uint8_t *via)
 {
@@ -51,6 +92,90 @@ static uint32_t table_for(int family, const uint8_t *via)
 	return conf.gateway_table + (uint32_t)n_via++;
 }
 
+static int route_ref(int family, const uint8_t *laddr, const uint8_t *via,
+		     uint32_t table)
+{
+	struct gw_route *r;
+	int ret;
+
+	for (r = routes; r; r = r->next)
+		if (r->family == family && r->table == table &&
+		    !memcmp(r->laddr, laddr, 16)) {
+			r->refs++;
+			return 0;
+		}
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	ret = nlr_route_replace(family, laddr, via, table);
+	if (ret) {
+		free(r);
+		return ret;
+	}
+	r->family = family;
+	memcpy(r->laddr, laddr, 16);
+	r->table = table;
+	r->refs = 1;
+	r->next = routes;
+	routes = r;
+	return 0;
+}
+
+static void route_unref(int family, const uint8_t *laddr, uint32_t table)
+{
+	struct gw_route **p, *r;
+	int ret;
+
+	for (p = &routes; (r = *p); p = &r->next)
+		if (r->family == family && r->table == table &&
+		    !memcmp(r->laddr, laddr, 16))
+			break;
+	if (!r || --r->refs)
+		return;
+	*p = r->next;
+	ret = nlr_route_delete(family, laddr, table);
+	if (ret && ret != -ENOENT)
+		dlog(LOG_W, "gateway: cannot remove a route from table %u: %s",
+		     table, strerror(-ret));
+	free(r);
+}
+
+static int mark_ref(int family, uint32_t table)
+{
+	unsigned int *n = &mark_refs[family == 6][table - conf.gateway_table];
+	int ret;
+
+	if ((*n)++)
+		return 0;
+	ret = nlr_mark_rule(true, family, table, table, conf.gateway_pref);
+	if (ret == -EEXIST) /* left by a daemon that was killed */
+		ret = 0;
+	if (ret)
+		(*n)--;
+	return ret;
+}
+
+static void mark_unref(int family, uint32_t table)
+{
+	unsigned int *n = &mark_refs[family == 6][table - conf.gateway_table];
+	int ret;
+
+	if (!*n || --*n)
+		return;
+	ret = nlr_mark_rule(false, family, table, table, conf.gateway_pref);
+	if (ret && ret != -ENOENT)
+		dlog(LOG_W, "gateway: cannot remove the fwmark rule of table %u: %s",
+		     table, strerror(-ret));
+}
+
+static const char *mode_name(int mode)
+{
+	static const char *const names[] = { "any", "route", "rule", "nftmap",
+					     "address" };
+
+	return mode >= 0 && mode <= TCPCPD_REDIR_MAX ? names[mode] : "?";
+}
+
 static void describe(const struct tcpcpd_msg *m, char *buf, size_t len)
 {
 	int af = m->family == 4 ? AF_INET : AF_INET6;
@@ -61,32 +186,38 @@ static void describe(const struct tcpcpd_msg *m, char *buf, size_t len)
 	inet_ntop(af, m->via, v, sizeof(v));
 	if (m->mode == TCPCPD_REDIR_ROUTE)
 		snprintf(buf, len, "route %s via %s", l, v);
+	else if (m->mode == TCPCPD_REDIR_ADDRESS)
+		snprintf(buf, len, "address %s on the interface of %s", l, v);
 	else
-		snprintf(buf, len, "rule %s:%u -> %s:%u via %s", r, m->rport, l,
-			 m->lport, v);
+		snprintf(buf, len, "%s %s:%u -> %s:%u via %s",
+			 mode_name(m->mode), r, m->rport, l, m->lport, v);
 }
 
+static bool same_tuple(const struct tcpcpd_msg *a, const struct tcpcpd_msg *b)
+{
+	return a->family == b->family && !memcmp(a->laddr, b->laddr, 16) &&
+	       a->lport == b->lport && a->rport == b->rport &&
+	       !memcmp(a->raddr, b->raddr, 16);
+}
+
+/* the entry that a new REDIRECT m replaces */
 static bool same_conn(const struct tcpcpd_msg *a, const struct tcpcpd_msg *b)
 {
-	if (a->mode != b->mode || a->family != b->family ||
-	    memcmp(a->laddr, b->laddr, 16))
-		return false;
-	return a->mode == TCPCPD_REDIR_ROUTE ||
-	       (a->lport == b->lport && a->rport == b->rport &&
-		!memcmp(a->raddr, b->raddr, 16));
+	if (a->mode == TCPCPD_REDIR_ROUTE || a->mode == TCPCPD_REDIR_ADDRESS ||
+	    b->mode == TCPCPD_REDIR_ROUTE || b->mode == TCPCPD_REDIR_ADDRESS)
+		return a->mode == b->mode && a->family == b->family &&
+		       !memcmp(a->laddr, b->laddr, 16);
+	return same_tuple(a, b);
 }
 
-static int undo(struct gw_entry *e)
+static struct gw_entry *find_id(const uint8_t id[16])
 {
-	const struct tcpcpd_msg *m = &e->r;
+	struct gw_entry *e;
 
-	if (m->mode == TCPCPD_REDIR_RULE)
-		return nlr_rule(false, m->family, m->laddr, m->lport, m->raddr,
-				m->rport, e->table, conf.gateway_pref);
-	if (e->had_old)
-		return nlr_route_replace(m->family, m->laddr, e->old_via,
-					 RT_TABLE_MAIN);
-	return nlr_route_delete(m->family, m->laddr, RT_TABLE_MAIN);
+	for (e = entries; e; e = e->next)
+		if (!e->dying && !memcmp(e->id, id, 16))
+			return e;
+	return NULL;
 }
 
 static void unlink_entry(struct gw_entry *e)
@@ -100,123 +231,433 @@ static void unlink_entry(struct gw_entry *e)
 		}
 }
 
-static int apply(const struct tcpcpd_msg *m, const char *ids, char *what,
-		 size_t wl)
+/* Undo one entry's network change (not nftmap's element); 0 or -errno */
+static int undo(struct gw_entry *e)
 {
-	struct gw_entry *e, *old = NULL;
+	const struct tcpcpd_msg *m = &e->r;
+	int ret = 0;
+
+	switch (m->mode) {
+	case TCPCPD_REDIR_RULE:
+		ret = nlr_rule(false, m->family, m->laddr, m->lport, m->raddr,
+			       m->rport, e->table, conf.gateway_pref);
+		route_unref(m->family, m->laddr, e->table);
+		return ret;
+	case TCPCPD_REDIR_NFTMAP:
+		mark_unref(m->family, e->table);
+		route_unref(m->family, m->laddr, e->table);
+		return 0;
+	case TCPCPD_REDIR_ADDRESS:
+		if (e->added)
+			ret = nlr_addr(false, m->family, m->laddr, NULL,
+				       &e->ifindex, &e->plen);
+		return ret;
+	}
+	if (e->had_old)
+		return nlr_route_replace(m->family, m->laddr, e->old_via,
+					 RT_TABLE_MAIN);
+	return nlr_route_delete(m->family, m->laddr, RT_TABLE_MAIN);
+}
+
+static void answer(struct pconn *pc, const uint8_t id[16], int err)
+{
+	struct tcpcpd_msg r = { .type = TCPCPD_REDIRECTED, .err = err };
+
+	if (!pc)
+		return;
+	memcpy(r.id, id, 16);
+	peer_send(pc, &r);
+}
+
+/* A synchronous answer must not overtake the queued ones */
+static void answer_now(struct pconn *pc, const uint8_t id[16], int err)
+{
+	gateway_flush();
+	answer(pc, id, err);
+}
+
+static int apply_sync(struct gw_entry *e, struct gw_entry *old)
+{
+	const struct tcpcpd_msg *m = &e->r;
 	int ret;
 
-	describe(m, what, wl);
-	for (e = entries; e; e = e->next)
-		if (same_conn(&e->r, m))
-			old = e;
-	e = calloc(1, sizeof(*e));
-	if (!e)
-		return -ENOMEM;
-	memcpy(e->id, m->id, 16);
-	e->r = *m;
-	if (m->mode == TCPCPD_REDIR_RULE) {
-		e->table = table_for(m->family, m->via);
-		if (!e->table) {
-			free(e);
-			return -ENOSPC;
-		}
-		ret = nlr_route_replace(m->family, m->laddr, m->via, e->table);
-		if (!ret && old) {
+	switch (m->mode) {
+	case TCPCPD_REDIR_RULE:
+		ret = route_ref(m->family, m->laddr, m->via, e->table);
+		if (ret)
+			return ret;
+		if (old) {
 			/* moved on again: the old rule goes, the new one comes */
 			undo(old);
 			unlink_entry(old);
 			free(old);
 		}
+		ret = nlr_rule(true, m->family, m->laddr, m->lport, m->raddr,
+			       m->rport, e->table, conf.gateway_pref);
+		if (ret)
+			route_unref(m->family, m->laddr, e->table);
+		return ret;
+	case TCPCPD_REDIR_ADDRESS:
+		ret = nlr_addr(true, m->family, m->laddr, m->via, &e->ifindex,
+			       &e->plen);
+		e->added = !ret;
+		if (ret == -EEXIST) /* already here: announce it all the same */
+			ret = 0;
+		if (!ret && e->ifindex <= 0)
+			ret = -ENOENT;
 		if (!ret)
-			ret = nlr_rule(true, m->family, m->laddr, m->lport,
-				       m->raddr, m->rport, e->table,
-				       conf.gateway_pref);
-	} else {
-		if (old) {
-			/* keep the route from before the first move for undo */
-			e->had_old = old->had_old;
-			memcpy(e->old_via, old->old_via, 16);
-		} else {
-			ret = nlr_route_get(m->family, m->laddr, RT_TABLE_MAIN,
-					    e->old_via);
-			if (ret < 0) {
-				free(e);
-				return ret;
-			}
-			e->had_old = ret;
-		}
-		ret = nlr_route_replace(m->family, m->laddr, m->via,
-					RT_TABLE_MAIN);
+			ret = addr_announce(m->family, m->laddr, e->ifindex);
+		if (ret && e->added)
+			nlr_addr(false, m->family, m->laddr, NULL, &e->ifindex,
+				 &e->plen);
 		if (!ret && old) {
 			unlink_entry(old);
 			free(old);
 		}
+		return ret;
+	}
+	if (old) {
+		/* keep the route from before the first move for undo */
+		e->had_old = old->had_old;
+		memcpy(e->old_via, old->old_via, 16);
+	} else {
+		ret = nlr_route_get(m->family, m->laddr, RT_TABLE_MAIN,
+				    e->old_via);
+		if (ret < 0)
+			return ret;
+		e->had_old = ret;
+	}
+	ret = nlr_route_replace(m->family, m->laddr, m->via, RT_TABLE_MAIN);
+	if (!ret && old) {
+		unlink_entry(old);
+		free(old);
+	}
+	return ret;
+}
+
+static struct gw_op *op_new(struct pconn *pc, const uint8_t id[16])
+{
+	struct gw_op *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return NULL;
+	o->pc = pc;
+	memcpy(o->id, id, 16);
+	o->off = batch.len;
+	return o;
+}
+
+static void op_queue(struct gw_op *o)
+{
+	o->len = batch.len - o->off;
+	*ops_tail = o;
+	ops_tail = &o->next;
+}
+
+/* nftmap REDIRECT: queue the element; the answer comes with the flush */
+static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
+			   struct gw_entry *old)
+{
+	const struct tcpcpd_msg *m = &e->r;
+	char why[200];
+	struct gw_op *o;
+	int ret = nftm_setup(why, sizeof(why));
+
+	if (ret) {
+		dlog(LOG_E, "gateway: nftables table inet %s: %s", NFTM_TABLE,
+		     why);
+		return ret;
+	}
+	ret = route_ref(m->family, m->laddr, m->via, e->table);
+	if (ret)
+		return ret;
+	ret = mark_ref(m->family, e->table);
+	if (ret) {
+		route_unref(m->family, m->laddr, e->table);
+		return ret;
+	}
+	o = op_new(pc, m->id);
+	if (!o)
+		goto nomem;
+	if (old && old->r.mode == TCPCPD_REDIR_NFTMAP) {
+		if (nftm_elem(&batch, false, m->family, m->laddr, m->lport,
+			      m->raddr, m->rport, 0))
+			goto nomem;
+		old->dying = true;
+		o->del = old;
+	} else if (old) {
+		undo(old);
+		unlink_entry(old);
+		free(old);
+	}
+	if (nftm_elem(&batch, true, m->family, m->laddr, m->lport, m->raddr,
+		      m->rport, e->table))
+		goto nomem;
+	describe(m, o->what, sizeof(o->what));
+	e->pending = true;
+	e->next = entries;
+	entries = e;
+	o->add = e;
+	op_queue(o);
+	return 0;
+nomem:
+	if (o) {
+		batch.len = o->off;
+		if (o->del)
+			o->del->dying = false;
+		free(o);
+	}
+	mark_unref(m->family, e->table);
+	route_unref(m->family, m->laddr, e->table);
+	return -ENOMEM;
+}
+
+/* nftmap UNREDIRECT or RELEASE: queue the removal of e */
+static int remove_nftmap(struct pconn *pc, struct gw_entry *e)
+{
+	const struct tcpcpd_msg *m = &e->r;
+	struct gw_op *o = op_new(pc, e->id);
+
+	if (!o || nftm_elem(&batch, false, m->family, m->laddr, m->lport,
+			    m->raddr, m->rport, 0)) {
+		if (o)
+			batch.len = o->off;
+		free(o);
+		return -ENOMEM;
+	}
+	describe(m, o->what, sizeof(o->what));
+	e->dying = true;
+	o->del = e;
+	op_queue(o);
+	return 0;
+}
+
+static void free_entry(struct gw_entry *e)
+{
+	undo(e);
+	unlink_entry(e);
+	free(e);
+}
+
+/* Run the queued nftables changes as one transaction, then answer */
+void gateway_flush(void)
+{
+	struct gw_op *o, *n, *list = ops;
+	char why[200] = "", ids[33];
+	int all, ret;
+
+	if (!list)
+		return;
+	ops = NULL;
+	ops_tail = &ops;
+	if (buf_put(&batch, "", 1))
+		all = -ENOMEM;
+	else
+		all = nftm_run((char *)batch.p, why, sizeof(why));
+	if (all)
+		dlog(LOG_W, "gateway: nftables batch failed (%s); one by one",
+		     why);
+	for (o = list; o; o = n) {
+		n = o->next;
+		ret = all;
+		if (ret) {
+			char save = (char)batch.p[o->off + o->len];
+
+			batch.p[o->off + o->len] = '\0';
+			ret = nftm_run((char *)batch.p + o->off, why,
+				       sizeof(why));
+			batch.p[o->off + o->len] = (uint8_t)save;
+		}
+		id_str(o->id, ids);
+		if (ret)
+			dlog(LOG_W, "gateway: move %.8s: %s: %s", ids, o->what,
+			     why);
+		else
+			dlog(LOG_I, "gateway: move %.8s: %s%s", ids,
+			     o->add ? "" : "removed ", o->what);
+		if (o->add) {
+			o->add->pending = false;
+			if (ret) {
+				free_entry(o->add);
+				if (o->del) /* the old element stays */
+					o->del->dying = false;
+				o->del = NULL;
+			}
+		}
+		if (o->del)
+			free_entry(o->del);
+		answer(o->pc, o->id, -ret);
+		free(o);
+	}
+	batch.len = 0;
+}
+
+static void do_redirect(struct pconn *pc, const struct tcpcpd_msg *m,
+			const char *ids)
+{
+	struct gw_entry *e, *old = NULL;
+	char what[200];
+	int ret;
+
+	describe(m, what, sizeof(what));
+	for (e = entries; e; e = e->next)
+		if (!e->dying && same_conn(&e->r, m))
+			old = e;
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		answer_now(pc, m->id, ENOMEM);
+		return;
+	}
+	memcpy(e->id, m->id, 16);
+	e->r = *m;
+	if (old && old->r.mode == TCPCPD_REDIR_NFTMAP &&
+	    m->mode != TCPCPD_REDIR_NFTMAP && !remove_nftmap(NULL, old)) {
+		gateway_flush(); /* another mode now: the element goes first */
+		old = NULL;
+	}
+	if (m->mode == TCPCPD_REDIR_RULE || m->mode == TCPCPD_REDIR_NFTMAP) {
+		e->table = table_for(m->family, m->via);
+		if (!e->table) {
+			free(e);
+			answer_now(pc, m->id, ENOSPC);
+			return;
+		}
+	}
+	if (m->mode == TCPCPD_REDIR_NFTMAP) {
+		ret = redirect_nftmap(pc, e, old);
+		if (!ret)
+			return; /* answered by gateway_flush */
+	} else {
+		gateway_flush();
+		ret = apply_sync(e, old);
 	}
 	if (ret) {
+		dlog(LOG_W, "gateway: move %.8s: %s: %s", ids, what,
+		     strerror(-ret));
 		free(e);
-		return ret;
+		answer_now(pc, m->id, -ret);
+		return;
 	}
 	e->next = entries;
 	entries = e;
 	dlog(LOG_I, "gateway: move %.8s: %s", ids, what);
-	return 0;
+	answer_now(pc, m->id, 0);
+}
+
+/* UNREDIRECT (the move rolled back) or RELEASE (the connection ended) */
+static void do_remove(struct pconn *pc, const struct tcpcpd_msg *m,
+		      const char *ids)
+{
+	bool release = m->type == TCPCPD_RELEASE;
+	struct gw_entry *e = find_id(m->id), *o;
+	char what[200];
+	int ret;
+
+	if (e && release &&
+	    (!same_tuple(&e->r, m) || (m->mode && m->mode != e->r.mode)))
+		e = NULL; /* the id with another connection: not ours */
+	if (!e) {
+		ret = ENOENT;
+		for (o = entries; release && o; o = o->next)
+			if (!o->dying && same_tuple(&o->r, m))
+				ret = ESTALE; /* it moved on again since */
+		dlog(LOG_I, "gateway: %s of move %.8s: %s",
+		     proto_type_name(m->type), ids,
+		     ret == ESTALE ?
+			     "the connection has moved again since; entry kept" :
+			     "no such entry");
+		answer_now(pc, m->id, ret);
+		return;
+	}
+	if (e->r.mode == TCPCPD_REDIR_NFTMAP) {
+		ret = remove_nftmap(pc, e);
+		if (ret)
+			answer_now(pc, m->id, -ret);
+		return;
+	}
+	gateway_flush();
+	describe(&e->r, what, sizeof(what));
+	if (release && (e->r.mode == TCPCPD_REDIR_ROUTE ||
+			e->r.mode == TCPCPD_REDIR_ADDRESS)) {
+		/* the service lives there now: only forget the entry */
+		dlog(LOG_I, "gateway: move %.8s ended: %s stays", ids, what);
+		unlink_entry(e);
+		free(e);
+		answer(pc, m->id, 0);
+		return;
+	}
+	ret = undo(e);
+	unlink_entry(e);
+	free(e);
+	dlog(ret ? LOG_E : LOG_I, "gateway: move %.8s: %s %s%s%s", ids,
+	     release ? "released" : "undone", what, ret ? ": " : "",
+	     ret ? strerror(-ret) : "");
+	answer(pc, m->id, -ret);
 }
 
 void gateway_msg(struct pconn *pc, const struct tcpcpd_msg *m)
 {
-	struct tcpcpd_msg r = { .type = TCPCPD_REDIRECTED };
-	char ids[33], what[200] = "";
-	struct gw_entry *e;
-	int ret;
+	char ids[33];
 
 	id_str(m->id, ids);
-	memcpy(r.id, m->id, 16);
 	if (!conf.gateway_role) {
-		ret = -EOPNOTSUPP;
 		dlog(LOG_W,
-		     "peer %s: REDIRECT refused: this daemon has no gateway role",
-		     pc->addr);
-	} else if (m->type == TCPCPD_REDIRECT) {
-		ret = apply(m, ids, what, sizeof(what));
-		if (ret)
-			dlog(LOG_W, "gateway: move %.8s: %s: %s", ids, what,
-			     strerror(-ret));
-	} else {
-		for (e = entries; e && memcmp(e->id, m->id, 16); e = e->next)
-			;
-		if (!e) {
-			ret = -ENOENT;
-		} else {
-			describe(&e->r, what, sizeof(what));
-			ret = undo(e);
-			unlink_entry(e);
-			free(e);
-			dlog(ret ? LOG_E : LOG_I,
-			     "gateway: move %.8s: undone %s%s%s", ids, what,
-			     ret ? ": " : "", ret ? strerror(-ret) : "");
-		}
+		     "peer %s: %s refused: this daemon has no gateway role",
+		     pc->addr, proto_type_name(m->type));
+		answer_now(pc, m->id, EOPNOTSUPP);
+		return;
 	}
-	r.err = -ret;
-	peer_send(pc, &r);
+	if (m->type == TCPCPD_REDIRECT)
+		do_redirect(pc, m, ids);
+	else
+		do_remove(pc, m, ids);
 }
 
 void gateway_stop(void)
 {
-	char what[200];
+	char what[200], why[200];
+	int ret;
 
+	gateway_flush();
 	while (entries) {
 		struct gw_entry *e = entries;
 
 		entries = e->next;
-		if (e->r.mode == TCPCPD_REDIR_RULE) {
-			describe(&e->r, what, sizeof(what));
+		describe(&e->r, what, sizeof(what));
+		switch (e->r.mode) {
+		case TCPCPD_REDIR_RULE:
+		case TCPCPD_REDIR_NFTMAP:
+			/* nftmap: the element goes with the table below */
 			if (undo(e))
 				dlog(LOG_W, "gateway: cannot remove %s", what);
 			else
 				dlog(LOG_I, "gateway: removed %s", what);
+			break;
+		default:
+			dlog(LOG_I, "gateway: %s stays", what);
+			break;
 		}
 		free(e);
 	}
+	if (nftm_active()) {
+		ret = nftm_teardown(why, sizeof(why));
+		if (ret)
+			dlog(LOG_W, "gateway: cannot delete table inet %s: %s",
+			     NFTM_TABLE, why);
+		else
+			dlog(LOG_I, "gateway: removed table inet %s",
+			     NFTM_TABLE);
+	} else {
+		nftm_teardown(NULL, 0);
+	}
+	while (routes) { /* none left unless a removal failed */
+		struct gw_route *r = routes;
+
+		routes = r->next;
+		nlr_route_delete(r->family, r->laddr, r->table);
+		free(r);
+	}
+	buf_free(&batch);
 	nlr_close();
+	release_stop();
 }

@@ -381,7 +381,7 @@ int local_listen(void)
 		goto fail;
 	if (conf.have_gid && chown(conf.socket_path, 0, conf.gid) < 0)
 		goto fail;
-	if (listen(fd, 128) < 0)
+	if (listen(fd, 1024) < 0)
 		goto fail;
 	listen_ev.fd = fd;
 	listen_ev.fn = accept_event;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "tcpcpd.h"
+#include "redir.h" /* REDIR: release timers, nftables batches */
 
 struct conf conf;
 struct lmsg_status stats;
@@ -125,6 +126,7 @@ static int loop(void)
 		next = now + 60000;
 		move_timers(now, &next);
 		peer_timers(now, &next);
+		redir_timers(now, &next); /* REDIR: release.c */
 		peer_reap();
 		timeout = next > now ? (int)(next - now) : 0;
 		n = epoll_wait(epfd, evs, 64, timeout);
@@ -139,6 +141,7 @@ static int loop(void)
 
 			ev->fn(ev, evs[i].events);
 		}
+		gateway_flush(); /* REDIR: before the closed pconns go */
 		peer_reap();
 	}
 	return 0;
@@ -267,6 +270,11 @@ int main(int argc, char **argv)
 		dlog_setup(conf.log_level, true);
 	}
 	pidfile_write();
+	ret = keeper_start();
+	if (ret)
+		dlog(LOG_W,
+		     "cannot start the keeper of held endpoints: %s; they die with the daemon",
+		     strerror(-ret));
 	dlog(LOG_I, "tcpcpd %s started: backend %s", conf.name,
 	     tcpcp_backend_name(tcpcp_backend()));
 	ret = loop();
@@ -274,6 +282,7 @@ int main(int argc, char **argv)
 	     (unsigned long long)stats.moves_active);
 	stopping = true;
 	move_shutdown();
+	keeper_stop();
 	peer_close_all();
 	gateway_stop();
 	peer_reap();

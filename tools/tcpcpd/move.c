@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "move.h"
+#include "redir.h" /* REDIR: address mode */
 
 struct move *moves;
 
@@ -89,6 +90,8 @@ void move_free(struct move *m)
 		moves = m->next;
 	if (m->next)
 		m->next->prev = m->prev;
+	if (m->origin)
+		move_unqueue(m);
 	if (m->hook) {
 		child_forget(m->hook);
 		child_kill(m->hook);
@@ -97,14 +100,21 @@ void move_free(struct move *m)
 		struct pconn *gw = m->gw;
 
 		m->gw = NULL;
-		peer_finish(gw);
+		/* every REDIRECT and UNREDIRECT answered: nothing more comes */
+		if (m->gw_pending)
+			peer_finish(gw);
+		else
+			peer_release(gw);
 	}
 	if (m->pc) {
 		struct pconn *pc = m->pc;
 
 		m->pc = NULL;
 		if (m->origin) {
-			peer_finish(pc);
+			if (m->pc_quiet)
+				peer_release(pc);
+			else
+				peer_finish(pc);
 		} else {
 			pc->move = NULL;
 			pc->deadline = now_ms() + conf.hello_timeout_ms;
@@ -135,7 +145,8 @@ void move_peer_msg(struct pconn *pc, const struct tcpcpd_msg *msg)
 		return;
 	}
 	if (!m && !pc->initiator &&
-	    (msg->type == TCPCPD_REDIRECT || msg->type == TCPCPD_UNREDIRECT)) {
+	    (msg->type == TCPCPD_REDIRECT || msg->type == TCPCPD_UNREDIRECT ||
+	     msg->type == TCPCPD_RELEASE /* REDIR */)) {
 		gateway_msg(pc, msg);
 		return;
 	}
@@ -161,6 +172,8 @@ void move_peer_msg(struct pconn *pc, const struct tcpcpd_msg *msg)
 					 "the gateway refused the redirect");
 				return;
 			}
+			if (addr_origin_out(m)) /* REDIR: rolled back */
+				return;
 			stamp(m, PHASE_REDIRECT);
 			commit(m);
 			return;
@@ -187,6 +200,7 @@ void move_peer_msg(struct pconn *pc, const struct tcpcpd_msg *msg)
 	case TCPCPD_REFUSED:
 		if (m->state != M_PREPARING)
 			goto bad;
+		m->pc_quiet = true; /* the destination has nothing: no ABORT */
 		snprintf(why, sizeof(why), "destination refused: %s",
 			 msg->text);
 		rollback(m, msg->err > 0 ? msg->err : EPROTO, PHASE_PREPARE,
@@ -195,17 +209,12 @@ void move_peer_msg(struct pconn *pc, const struct tcpcpd_msg *msg)
 	case TCPCPD_COMMITTED:
 		if (m->state != M_COMMITTED)
 			goto bad;
+		origin_discard(m);
 		return;
 	case TCPCPD_ACTIVATED:
 		if (m->state != M_COMMITTED)
 			goto bad;
-		stamp(m, PHASE_ACTIVATE);
-		stamp(m, PHASE_DONE);
-		origin_finish(
-			m, msg->err > 0 ? msg->err : 0,
-			msg->err ? PHASE_ACTIVATE : PHASE_DONE,
-			msg->err ? "destination could not activate or deliver" :
-				   "moved");
+		commit_answer(m, msg);
 		return;
 	case TCPCPD_COMMIT:
 		if (m->state != M_HELD || pc->initiator)
@@ -271,11 +280,16 @@ void move_peer_lost(struct move *m, struct pconn *pc, int err, const char *why)
 	case M_UNDOING:
 		break;
 	case M_COMMITTED:
+		commit_lost(m, pc);
+		if (m->state != M_COMMITTED)
+			break; /* rolled back */
 		dlog(LOG_W, "move %.8s: %s after COMMIT; COMMIT goes again",
 		     m->ids, msg);
 		m->deadline = now_ms() + (m->tries < 5 ? 50U << m->tries : 1000);
 		if (m->deadline > m->commit_end)
 			m->deadline = m->commit_end;
+		break;
+	case M_QUEUED:
 		break;
 	case M_HELD:
 		/* stay isolated until the hold time ends: the origin may be undoing */
@@ -290,6 +304,8 @@ void move_timers(uint64_t now, uint64_t *next)
 {
 	struct move *m, *n;
 
+	if (pump_pending)
+		move_pump();
 	for (m = moves; m; m = n) {
 		n = m->next;
 		if (m->deadline > now) {
@@ -298,6 +314,11 @@ void move_timers(uint64_t now, uint64_t *next)
 			continue;
 		}
 		switch (m->state) {
+		case M_QUEUED:
+			/* not dumped: the connection goes on at the client */
+			origin_finish(m, ETIMEDOUT, PHASE_NONE,
+				      "waited too long for a free slot");
+			break;
 		case M_CONNECTING:
 			rollback(m, ETIMEDOUT, PHASE_CONNECT,
 				 "destination not reached in time");
@@ -365,7 +386,13 @@ void move_shutdown(void)
 			dest_discard(m, "daemon stopping");
 			continue;
 		}
+		if (m->state == M_QUEUED) {
+			origin_finish(m, ESHUTDOWN, PHASE_NONE,
+				      "daemon stopping");
+			continue;
+		}
 		if (m->state == M_COMMITTED) {
+			origin_discard(m);
 			origin_finish(m, ESHUTDOWN, PHASE_ACTIVATE,
 				      "daemon stopped after commit");
 			continue;

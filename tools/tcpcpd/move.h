@@ -12,10 +12,23 @@ enum mstate {
 	M_UNDOING, /* origin: undo hook running, then unisolate */
 	M_COMMITTED, /* origin: COMMIT sent, waiting for ACTIVATED */
 	M_HELD, /* destination: isolated endpoint waits for COMMIT */
+	M_QUEUED, /* origin: waits for a free slot, nothing done yet */
+};
+
+/* Moves in flight to one destination (origin side) */
+struct dslot {
+	struct dslot *next;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	unsigned int inflight; /* started, not yet finished */
 };
 
 struct move {
 	struct move *next, *prev;
+	struct move *qnext; /* origin: the queue of M_QUEUED moves */
+	struct dslot *slot; /* origin: the destination's slot */
+	bool started; /* origin: left the queue, counts in slot->inflight */
+	uint32_t timeout_ms; /* origin: the client's connect + PREPARE timeout */
 	bool origin;
 	enum mstate state;
 	uint8_t id[16];
@@ -36,6 +49,15 @@ struct move {
 	uint64_t commit_end; /* ms: origin gives up resending COMMIT */
 	unsigned int commits; /* COMMIT sent this many times */
 	unsigned int tries; /* new connections to resend COMMIT */
+	/*
+	 * Origin after COMMIT: the connection that carries the last COMMIT
+	 * sent; doubt: one that carried a COMMIT ended without a clean FIN
+	 * (the destination may have promised, COMMITTED lost), so the origin
+	 * may no longer roll back.
+	 */
+	struct pconn *commit_pc;
+	bool doubt;
+	bool pc_quiet; /* origin: the destination sends nothing more on pc */
 	uint64_t deadline; /* ms */
 	uint64_t t0; /* us */
 	uint64_t prepared_at; /* ms */
@@ -59,12 +81,18 @@ void stamp(struct move *m, int phase);
 void tuple_str(const struct tcpcp_info *info, char *buf, size_t len);
 
 /* origin.c */
+void move_pump(void); /* start queued moves while slots are free */
+void move_unqueue(struct move *m);
+extern bool pump_pending;
 void origin_finish(struct move *m, int err, int phase, const char *why);
 void finish_rollback(struct move *m);
 void rollback(struct move *m, int err, int phase, const char *why);
 void redirect(struct move *m);
 void commit(struct move *m);
 void commit_resend(struct move *m);
+void origin_discard(struct move *m);
+void commit_lost(struct move *m, struct pconn *pc);
+void commit_answer(struct move *m, const struct tcpcpd_msg *msg);
 char **hook_env(struct move *m, const char *phase, char *store, size_t len);
 
 /* dest.c */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "move.h"
+#include "redir.h" /* REDIR: address mode */
 
 void origin_finish(struct move *m, int err, int phase, const char *why)
 {
@@ -43,9 +44,11 @@ void finish_rollback(struct move *m)
 {
 	int ret = tcpcp_unisolate(m->sock);
 
+	addr_origin_back(m); /* REDIR: address mode */
 	if (ret)
 		dlog(LOG_E, "move %.8s: unisolate: %s", m->ids, strerror(-ret));
-	if (m->pc && m->pc->state == PC_READY && m->state != M_CONNECTING) {
+	if (m->pc && m->pc->state == PC_READY && m->state != M_CONNECTING &&
+	    !m->pc_quiet) {
 		struct tcpcpd_msg a = { .type = TCPCPD_ABORT,
 					.err = m->res.err };
 		struct pconn *pc = m->pc;
@@ -55,8 +58,16 @@ void finish_rollback(struct move *m)
 		pc->move = NULL;
 		memcpy(a.id, m->id, 16);
 		snprintf(a.text, sizeof(a.text), "%s", m->res.msg);
-		if (!peer_send(pc, &a))
-			peer_finish(pc);
+		/*
+		 * The destination answers ABORT with nothing: keep the
+		 * connection, unless a PREPARED may still be on its way.
+		 */
+		if (!peer_send(pc, &a)) {
+			if (m->prepared_at)
+				peer_release(pc);
+			else
+				peer_finish(pc);
+		}
 	}
 	origin_finish(m, m->res.err, (int)m->res.phase, m->res.msg);
 }
@@ -183,6 +194,7 @@ static void send_commit(struct move *m)
 		peer_close(m->pc, "fault injected: COMMIT lost");
 		return;
 	}
+	m->commit_pc = m->pc;
 	ret = peer_send(m->pc, &c);
 	/* -ECONNABORTED: move_peer_lost has scheduled the next try */
 	if (ret && ret != -ECONNABORTED)
@@ -198,6 +210,90 @@ static void send_commit(struct move *m)
 }
 
 /*
+ * The destination promised (COMMITTED): from here on the origin never
+ * transmits for the connection, and never takes it back.  Until then its
+ * endpoint stayed isolated, silent, ready to roll back.
+ */
+void origin_discard(struct move *m)
+{
+	int ret;
+
+	if (m->res.committed)
+		return;
+	m->res.committed = 1;
+	if (m->sock < 0)
+		return;
+	ret = tcpcp_discard(m->sock);
+	if (ret)
+		dlog(LOG_E, "move %.8s: discard: %s (the endpoint stays isolated)",
+		     m->ids, strerror(-ret));
+	close(m->sock);
+	m->sock = -1;
+}
+
+/* Roll back after COMMIT: only while the destination surely did not promise */
+static bool rollback_after_commit(struct move *m, int err, const char *why)
+{
+	if (m->res.committed || m->doubt || m->sock < 0)
+		return false;
+	m->commit_pc = NULL;
+	dlog(LOG_W, "move %.8s: %s: the destination did not activate; rolling back",
+	     m->ids, why);
+	rollback(m, err, PHASE_ACTIVATE, why);
+	return true;
+}
+
+/*
+ * The connection pc to the destination is gone after COMMIT (move.c's
+ * move_peer_lost).  A clean end (FIN, everything it sent read) of the
+ * connection that carried COMMIT, without COMMITTED on it, proves that the
+ * destination did not promise, and will not: its daemon is gone (or
+ * dropped the connection), and only a COMMIT makes it activate.  Roll
+ * back then, at once: the network still points to the destination, whose
+ * host answers the peer's next segment with a reset once the held
+ * endpoint is gone.  Any other end leaves the doubt: COMMIT goes again.
+ */
+void commit_lost(struct move *m, struct pconn *pc)
+{
+	if (pc != m->commit_pc)
+		return;
+	m->commit_pc = NULL;
+	if (m->res.committed)
+		return;
+	if (!pc->eof) {
+		m->doubt = true;
+		return;
+	}
+	rollback_after_commit(m, ECONNABORTED,
+			      "destination lost before it promised to activate");
+}
+
+/* ACTIVATED after COMMIT */
+void commit_answer(struct move *m, const struct tcpcpd_msg *msg)
+{
+	int err = msg->err > 0 ? msg->err : msg->err ? EPROTO : 0;
+
+	m->pc_quiet = true; /* the last answer: the connection can serve again */
+	if (!m->res.committed) {
+		/* no COMMITTED: the answer to a COMMIT sent again */
+		if (err == ECANCELED &&
+		    rollback_after_commit(m, ECANCELED,
+					  "destination discarded the endpoint unactivated"))
+			return;
+		if (err == ENOENT &&
+		    rollback_after_commit(m, ENOENT,
+					  "destination does not know the move"))
+			return;
+		origin_discard(m);
+	}
+	stamp(m, PHASE_ACTIVATE);
+	stamp(m, PHASE_DONE);
+	origin_finish(m, err, err ? PHASE_ACTIVATE : PHASE_DONE,
+		      err ? "destination could not activate or deliver" :
+			    "moved");
+}
+
+/*
  * After the commit point the origin owns nothing but the duty to deliver
  * COMMIT: until commit_timeout it sends it again on a new connection
  * whenever the connection is lost (after 50 ms, then 100, 200 .. 1000 ms
@@ -209,6 +305,13 @@ void commit_resend(struct move *m)
 	unsigned int backoff;
 
 	if (now_ms() >= m->commit_end || m->pc) {
+		/* a COMMIT possibly delivered and unanswered: no roll-back */
+		if (m->commit_pc)
+			m->doubt = true;
+		if (rollback_after_commit(m, ETIMEDOUT,
+					  "destination never received COMMIT"))
+			return;
+		origin_discard(m);
 		origin_finish(m, ETIMEDOUT, PHASE_ACTIVATE,
 			      "committed, but the destination did not confirm activation");
 		return;
@@ -225,7 +328,6 @@ void commit(struct move *m)
 {
 	uint64_t elapsed = now_ms() - m->prepared_at;
 	uint32_t margin = m->hold_ms / 4 < 1000 ? m->hold_ms / 4 : 1000;
-	int ret;
 
 	if (elapsed + margin >= m->hold_ms) {
 		rollback(m, ETIMEDOUT, PHASE_REDIRECT,
@@ -238,15 +340,10 @@ void commit(struct move *m)
 			 "connection to the destination lost before commit");
 		return;
 	}
-	ret = tcpcp_discard(m->sock);
-	if (ret) {
-		rollback(m, -ret, PHASE_COMMIT, "discard failed");
-		return;
-	}
-	/* commit point: from here on the origin never transmits again */
-	close(m->sock);
-	m->sock = -1;
-	m->res.committed = 1;
+	/*
+	 * COMMIT: the endpoint here stays isolated (silent) until the
+	 * destination promises to activate (COMMITTED); origin_discard then.
+	 */
 	stamp(m, PHASE_COMMIT);
 	m->state = M_COMMITTED;
 	m->commit_end = now_ms() + conf.commit_timeout_ms;
@@ -279,7 +376,8 @@ static void redirect_gateway(struct move *m)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	int ret = resolve(conf.gateway, &ss, &sl);
+	/* REDIR: address mode asks the destination's daemon (addr.c) */
+	int ret = addr_target(m, &ss, &sl) ? 0 : resolve(conf.gateway, &ss, &sl);
 
 	if (ret) {
 		rollback(m, -ret, PHASE_REDIRECT, "gateway address is wrong");
@@ -389,12 +487,117 @@ static int resolve(const char *dest, struct sockaddr_storage *ss,
 	return 0;
 }
 
+/*
+ * The queue: at most max_inflight moves per destination are past the dump
+ * at a time; the others wait here, their connection untouched and still
+ * running at the origin, so that their timeouts start only when their
+ * steps start and a burst of moves does not isolate every connection at
+ * once.
+ */
+static struct move *q_head, *q_tail;
+static struct dslot *dslots;
+bool pump_pending;
+
+static struct dslot *dslot_get(const struct sockaddr_storage *ss,
+			       socklen_t sl)
+{
+	struct dslot *d;
+
+	for (d = dslots; d; d = d->next)
+		if (d->sl == sl && !memcmp(&d->ss, ss, sl))
+			return d;
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	memcpy(&d->ss, ss, sl);
+	d->sl = sl;
+	d->next = dslots;
+	dslots = d;
+	return d;
+}
+
+/* move.c's move_free: leave the queue or the slot */
+void move_unqueue(struct move *m)
+{
+	struct move **p, *prev = NULL;
+
+	if (m->started) {
+		m->started = false;
+		m->slot->inflight--;
+		pump_pending = true;
+		return;
+	}
+	for (p = &q_head; *p; prev = *p, p = &(*p)->qnext)
+		if (*p == m) {
+			*p = m->qnext;
+			if (q_tail == m)
+				q_tail = prev;
+			return;
+		}
+}
+
+static void move_begin(struct move *m, uint32_t timeout_ms)
+{
+	char tuple[200];
+	int ret;
+
+	m->res.t_us[PHASE_NONE] = (uint32_t)(now_us() - m->t0); /* queued */
+	ret = tcpcp_dump(m->sock, 0, &m->ici, &m->ici_len);
+	if (ret) {
+		/* nothing isolated: the socket is the client's as before */
+		origin_finish(m, -ret, PHASE_DUMP,
+			      "cannot dump the connection");
+		return;
+	}
+	stamp(m, PHASE_DUMP);
+	ret = tcpcp_ici_info(m->ici, m->ici_len, &m->info);
+	if (ret) {
+		rollback(m, -ret, PHASE_DUMP, "dumped ICI does not decode");
+		return;
+	}
+	tuple_str(&m->info, tuple, sizeof(tuple));
+	dlog(LOG_I, "move %.8s: %s to %s (ICI %zu bytes, app state %zu bytes)",
+	     m->ids, tuple, m->dest, m->ici_len, m->app_len);
+	m->state = M_CONNECTING;
+	m->deadline =
+		now_ms() + (timeout_ms ? timeout_ms : conf.prepare_timeout_ms);
+	m->pc = peer_connect(&m->dest_ss, m->dest_sl, m);
+	if (!m->pc)
+		rollback(m, EHOSTUNREACH, PHASE_CONNECT,
+			 "cannot connect to the destination");
+}
+
+void move_pump(void)
+{
+	unsigned int limit = conf.max_inflight ? conf.max_inflight :
+						 TCPCPD_INFLIGHT_DEFAULT;
+	struct move *m, *n, *prev = NULL;
+
+	pump_pending = false;
+	for (m = q_head; m; m = n) {
+		n = m->qnext;
+		if (m->slot->inflight >= limit) {
+			prev = m;
+			continue;
+		}
+		if (prev)
+			prev->qnext = n;
+		else
+			q_head = n;
+		if (q_tail == m)
+			q_tail = prev;
+		m->qnext = NULL;
+		m->started = true;
+		m->slot->inflight++;
+		move_begin(m, m->timeout_ms);
+	}
+}
+
 void move_start(struct lconn *lc, uint32_t req, int fd, const char *dest,
 		uint32_t timeout_ms, uint32_t flags, const void *app,
 		size_t app_len)
 {
 	struct sockaddr_storage ss;
-	char tuple[200];
 	socklen_t sl;
 	struct move *m;
 	int ret;
@@ -449,29 +652,22 @@ void move_start(struct lconn *lc, uint32_t req, int fd, const char *dest,
 		memmove(m->dest_addr, m->dest_addr + 1, strlen(m->dest_addr));
 		m->dest_addr[strlen(m->dest_addr) - 1] = '\0';
 	}
-	ret = tcpcp_dump(m->sock, 0, &m->ici, &m->ici_len);
-	if (ret) {
-		/* nothing isolated: the socket is the client's as before */
-		origin_finish(m, -ret, PHASE_DUMP,
-			      "cannot dump the connection");
+	m->slot = dslot_get(&ss, sl);
+	if (!m->slot) {
+		origin_finish(m, ENOMEM, PHASE_NONE, "out of memory");
 		return;
 	}
-	stamp(m, PHASE_DUMP);
-	ret = tcpcp_ici_info(m->ici, m->ici_len, &m->info);
-	if (ret) {
-		rollback(m, -ret, PHASE_DUMP, "dumped ICI does not decode");
-		return;
-	}
-	tuple_str(&m->info, tuple, sizeof(tuple));
-	dlog(LOG_I, "move %.8s: %s to %s (ICI %zu bytes, app state %zu bytes)",
-	     m->ids, tuple, dest, m->ici_len, app_len);
-	m->state = M_CONNECTING;
-	m->deadline =
-		now_ms() + (timeout_ms ? timeout_ms : conf.prepare_timeout_ms);
-	m->pc = peer_connect(&ss, sl, m);
-	if (!m->pc)
-		rollback(m, EHOSTUNREACH, PHASE_CONNECT,
-			 "cannot connect to the destination");
+	m->timeout_ms = timeout_ms;
+	m->state = M_QUEUED;
+	m->deadline = now_ms() + (conf.queue_timeout_ms ?
+					  conf.queue_timeout_ms :
+					  TCPCPD_QUEUE_TIMEOUT_DEFAULT);
+	if (q_tail)
+		q_tail->qnext = m;
+	else
+		q_head = m;
+	q_tail = m;
+	pump_pending = true;
 }
 
 void move_peer_connected(struct move *m, struct pconn *pc)

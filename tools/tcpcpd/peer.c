@@ -56,6 +56,9 @@ static struct pconn *pc_new(int fd, bool initiator,
 	pc->ev.fd = fd;
 	pc->ev.fn = pc_event;
 	pc->initiator = initiator;
+	memcpy(&pc->ss, ss, sizeof(pc->ss));
+	pc->sl = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					     sizeof(struct sockaddr_in);
 	addr_str(ss, pc->addr, sizeof(pc->addr));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (proto_init(&pc->sess, conf.key, conf.key_len, initiator)) {
@@ -143,12 +146,41 @@ static bool pc_kick(struct pconn *pc)
 	return true;
 }
 
+/*
+ * An authenticated connection to another daemon outlives its move: the
+ * next move to the same daemon takes it (peer_connect), without a new TCP
+ * handshake and HELLO, one move at a time.  Kept idle for half the
+ * hello_timeout at most (the other side drops connections that carry no
+ * move after hello_timeout), 2 s at most.
+ */
+void peer_release(struct pconn *pc)
+{
+	uint32_t idle = conf.hello_timeout_ms / 2 < 2000 ?
+				conf.hello_timeout_ms / 2 : 2000;
+
+	if (!pc->initiator || pc->state != PC_READY || pc->closing ||
+	    !idle) {
+		peer_finish(pc);
+		return;
+	}
+	pc->move = NULL;
+	pc->idle = true;
+	pc->notify = false;
+	pc->deadline = now_ms() + idle;
+}
+
 void peer_finish(struct pconn *pc)
 {
+	pc->idle = false;
 	pc->move = NULL;
 	pc->closing = true;
 	if (pc->state != PC_CLOSED)
 		pc_kick(pc);
+}
+
+bool peer_flushed(const struct pconn *pc)
+{
+	return pc->state != PC_CLOSED && pc->wbuf.len == pc->wbuf.off;
 }
 
 int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg)
@@ -240,6 +272,7 @@ static void pc_read(struct pconn *pc)
 				     "peer %s: truncated frame (%zu bytes, connection closed mid-frame); dropped",
 				     pc->addr, have);
 			}
+			pc->eof = true;
 			peer_close(pc, "closed by peer");
 			return;
 		}
@@ -453,6 +486,20 @@ struct pconn *peer_connect(const struct sockaddr_storage *ss, socklen_t len,
 	struct pconn *pc;
 	int fd;
 
+	(void)len;
+	for (pc = pconns; pc; pc = pc->next) {
+		if (!pc->idle || pc->state != PC_READY || pc->closing ||
+		    pc->ss.ss_family != ss->ss_family ||
+		    memcmp(&pc->ss, ss, pc->sl))
+			continue;
+		/* the move learns it from the timers, after it stored pc */
+		pc->idle = false;
+		pc->move = m;
+		pc->notify = true;
+		pc->deadline = now_ms();
+		dlog(LOG_D, "peer %s: connection taken again", pc->addr);
+		return pc;
+	}
 	fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0)
@@ -487,6 +534,17 @@ void peer_timers(uint64_t now, uint64_t *next)
 		n = pc->next;
 		if (!pc->deadline)
 			continue;
+		if (pc->deadline <= now && pc->notify) {
+			pc->notify = false;
+			pc->deadline = 0;
+			if (pc->move)
+				move_peer_connected(pc->move, pc);
+			continue;
+		}
+		if (pc->deadline <= now && pc->idle) {
+			peer_close(pc, "idle");
+			continue;
+		}
 		if (pc->deadline <= now) {
 			if (pc->state == PC_HELLO || !pc->move) {
 				stats.proto_errors++;

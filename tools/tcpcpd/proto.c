@@ -32,12 +32,12 @@ static const char *const type_names[] = {
 	[TCPCPD_COMMIT] = "COMMIT",	    [TCPCPD_COMMITTED] = "COMMITTED",
 	[TCPCPD_ACTIVATED] = "ACTIVATED",   [TCPCPD_ABORT] = "ABORT",
 	[TCPCPD_REDIRECT] = "REDIRECT",	    [TCPCPD_REDIRECTED] = "REDIRECTED",
-	[TCPCPD_UNREDIRECT] = "UNREDIRECT",
+	[TCPCPD_UNREDIRECT] = "UNREDIRECT", [TCPCPD_RELEASE] = "RELEASE",
 };
 
 const char *proto_type_name(int type)
 {
-	if (type <= 0 || type > TCPCPD_MSG_MAX)
+	if (type <= 0 || type > TCPCPD_MSG_MAX || !type_names[type])
 		return "UNKNOWN";
 	return type_names[type];
 }
@@ -371,13 +371,14 @@ static int decode(int type, const uint8_t *b, size_t n, struct tcpcpd_msg *m)
 		m->err = (int32_t)get32(b + 16);
 		return 0;
 	case TCPCPD_REDIRECT:
+	case TCPCPD_RELEASE: /* the same body; RELEASE: mode 0 is "any" */
 		if (n != REDIRECT_LEN)
 			return -EBADMSG;
 		m->mode = b[16];
 		m->family = b[17];
 		if (b[18] || b[19] || (m->family != 4 && m->family != 6) ||
-		    (m->mode != TCPCPD_REDIR_ROUTE &&
-		     m->mode != TCPCPD_REDIR_RULE))
+		    m->mode > TCPCPD_REDIR_MAX ||
+		    (!m->mode && type != TCPCPD_RELEASE))
 			return -EBADMSG;
 		memcpy(m->laddr, b + 20, 16);
 		memcpy(m->raddr, b + 36, 16);
@@ -505,6 +506,7 @@ int proto_send(struct proto_sess *s, const struct tcpcpd_msg *m,
 		n = 20;
 		break;
 	case TCPCPD_REDIRECT:
+	case TCPCPD_RELEASE:
 		b[16] = m->mode;
 		b[17] = m->family;
 		b[18] = b[19] = 0;

@@ -45,13 +45,18 @@ enum tcpcpd_msg_type {
 		9, /* origin -> gateway: send this connection to via */
 	TCPCPD_REDIRECTED = 10, /* gateway: done (err 0) or not */
 	TCPCPD_UNREDIRECT = 11, /* origin -> gateway: undo REDIRECT id */
-	TCPCPD_MSG_MAX = TCPCPD_UNREDIRECT,
+	/* owner -> gateway: the connection redirected as id ended (REDIRECTED) */
+	TCPCPD_RELEASE = 12,
+	TCPCPD_MSG_MAX = TCPCPD_RELEASE,
 };
 
 enum tcpcpd_redirect_mode {
 	TCPCPD_REDIR_ROUTE =
 		1, /* replace the host route of the local address */
 	TCPCPD_REDIR_RULE = 2, /* one policy rule for this connection only */
+	TCPCPD_REDIR_NFTMAP = 3, /* one nftables map element (mark) */
+	TCPCPD_REDIR_ADDRESS = 4, /* destination: take over the address */
+	TCPCPD_REDIR_MAX = TCPCPD_REDIR_ADDRESS,
 };
 
 /* One direction-aware session on one TCP connection */
@@ -83,7 +88,7 @@ struct tcpcpd_msg {
 	const uint8_t *app;
 	uint32_t app_len;
 	char text[TCPCPD_MAX_TEXT + 1]; /* REFUSED, ABORT */
-	/* REDIRECT */
+	/* REDIRECT, RELEASE (mode 0: any) */
 	uint8_t mode; /* enum tcpcpd_redirect_mode */
 	uint8_t family; /* 4 or 6 */
 	uint8_t laddr[16], raddr[16], via[16];

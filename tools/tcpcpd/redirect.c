@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Network redirects with libnl-route-3, for the gateway role: host routes
- * and per-connection policy rules.  libnl's NLE_* codes become -errno here
- * and nowhere else.
+ * Network redirects with libnl-route-3, for the gateway role: host routes,
+ * per-connection policy rules, the fwmark rules of the nftables map mode,
+ * and service addresses (address mode).  libnl's NLE_* codes become -errno
+ * here and nowhere else.
  */
 #include <errno.h>
 #include <linux/fib_rules.h>
@@ -12,10 +13,11 @@
 
 #include <netlink/errno.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/route.h>
 #include <netlink/route/rule.h>
 
-#include "tcpcpd.h"
+#include "redir.h"
 
 static struct nl_sock *sk;
 
@@ -251,5 +253,132 @@ out:
 		nl_addr_put(dst);
 	if (r)
 		rtnl_rule_put(r);
+	return ret;
+}
+
+/* ip rule add|del pref PREF fwmark MARK/0xffffffff lookup TABLE */
+int nlr_mark_rule(bool add, int family, uint32_t mark, uint32_t table,
+		  uint32_t pref)
+{
+	struct rtnl_rule *r;
+	int ret = nl_ready();
+
+	if (ret)
+		return ret;
+	r = rtnl_rule_alloc();
+	if (!r)
+		return -ENOMEM;
+	rtnl_rule_set_family(r, family == 4 ? AF_INET : AF_INET6);
+	rtnl_rule_set_prio(r, pref);
+	rtnl_rule_set_table(r, table);
+	rtnl_rule_set_action(r, FR_ACT_TO_TBL);
+	rtnl_rule_set_mark(r, mark);
+	rtnl_rule_set_mask(r, 0xffffffff);
+	ret = nle_errno(add ? rtnl_rule_add(sk, r, NLM_F_CREATE | NLM_F_EXCL) :
+			      rtnl_rule_delete(sk, r, 0));
+	rtnl_rule_put(r);
+	return ret;
+}
+
+/* The address object A (any prefix) of this host, with a reference, or NULL */
+static struct rtnl_addr *addr_find(struct nl_cache *cache, int family,
+				   const uint8_t *a)
+{
+	size_t alen = family == 4 ? 4 : 16;
+	struct nl_object *o;
+
+	for (o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+		struct rtnl_addr *ra = (struct rtnl_addr *)o;
+		struct nl_addr *l = rtnl_addr_get_local(ra);
+
+		if (rtnl_addr_get_family(ra) !=
+			    (family == 4 ? AF_INET : AF_INET6) ||
+		    !l || nl_addr_get_len(l) != alen ||
+		    memcmp(nl_addr_get_binary_addr(l), a, alen))
+			continue;
+		nl_object_get(o);
+		return ra;
+	}
+	return NULL;
+}
+
+/*
+ * Address mode.  add: ip addr add ADDR/PLEN dev IF, IF being *ifindex if
+ * > 0, else the interface that holds the address ON; PLEN *plen if > 0,
+ * else a host prefix.  del: ip addr del ADDR (whatever its interface and
+ * prefix), reporting them in *ifindex and *plen.  0 or -errno (-ENOENT: the
+ * address, or ON, is not on this host; -EEXIST: ADDR is already).
+ */
+int nlr_addr(bool add, int family, const uint8_t *addr, const uint8_t *on,
+	     int *ifindex, int *plen)
+{
+	struct rtnl_addr *ra = NULL, *found;
+	struct nl_cache *cache;
+	struct nl_addr *l;
+	int ret = nl_ready();
+
+	if (ret)
+		return ret;
+	ret = rtnl_addr_alloc_cache(sk, &cache);
+	if (ret)
+		return nle_errno(ret);
+	found = addr_find(cache, family, addr);
+	if (!add) {
+		if (!found) {
+			ret = -ENOENT;
+			goto out;
+		}
+		*ifindex = rtnl_addr_get_ifindex(found);
+		*plen = rtnl_addr_get_prefixlen(found);
+		ret = nle_errno(rtnl_addr_delete(sk, found, 0));
+		goto out;
+	}
+	if (found) {
+		ret = -EEXIST;
+		goto out;
+	}
+	if (*ifindex <= 0) {
+		struct rtnl_addr *o = on ? addr_find(cache, family, on) : NULL;
+
+		if (!o) {
+			ret = -ENOENT;
+			goto out;
+		}
+		*ifindex = rtnl_addr_get_ifindex(o);
+		rtnl_addr_put(o);
+	}
+	ra = rtnl_addr_alloc();
+	l = nl_addr_build(family == 4 ? AF_INET : AF_INET6, addr,
+			  family == 4 ? 4 : 16);
+	if (!ra || !l) {
+		ret = -ENOMEM;
+		if (l)
+			nl_addr_put(l);
+		goto out;
+	}
+	rtnl_addr_set_ifindex(ra, *ifindex);
+	rtnl_addr_set_family(ra, family == 4 ? AF_INET : AF_INET6);
+	ret = rtnl_addr_set_local(ra, l);
+	nl_addr_put(l);
+	rtnl_addr_set_prefixlen(ra, *plen > 0 ? *plen : family == 4 ? 32 : 128);
+	if (family == 6) {
+		/*
+		 * Deprecated (preferred lifetime 0): it takes connections but
+		 * is never the source this host picks for its own, such as the
+		 * daemons' connection that is carrying this very move.
+		 */
+		rtnl_addr_set_flags(ra, IFA_F_NODAD);
+		rtnl_addr_set_valid_lifetime(ra, 0xffffffff);
+		rtnl_addr_set_preferred_lifetime(ra, 0);
+	}
+	if (!ret)
+		ret = rtnl_addr_add(sk, ra, NLM_F_CREATE | NLM_F_EXCL);
+	ret = nle_errno(ret);
+out:
+	if (ra)
+		rtnl_addr_put(ra);
+	if (found)
+		rtnl_addr_put(found);
+	nl_cache_free(cache);
 	return ret;
 }

@@ -38,6 +38,13 @@ struct conf {
 	unsigned int commit_timeout_ms; /* COMMIT -> ACTIVATED */
 	unsigned int hello_timeout_ms; /* inbound connection to authenticate */
 	unsigned int max_moves;
+	/*
+	 * Origin: moves started at once per destination (0: the default);
+	 * the others wait in a queue, not yet dumped, for at most
+	 * queue_timeout_ms (0: the default) before they are refused.
+	 */
+	unsigned int max_inflight;
+	unsigned int queue_timeout_ms;
 	unsigned int port; /* default destination port */
 	int backend;
 	char gateway[TCPCPD_DEST_LEN]; /* origin: redirect through this daemon */
@@ -48,6 +55,9 @@ struct conf {
 	uint8_t key[TCPCPD_KEY_MAX];
 	size_t key_len;
 };
+
+#define TCPCPD_INFLIGHT_DEFAULT 32
+#define TCPCPD_QUEUE_TIMEOUT_DEFAULT 20000
 
 extern struct conf conf;
 extern struct lmsg_status stats;
@@ -83,6 +93,11 @@ struct pconn {
 	enum pc_state state;
 	bool initiator;
 	bool closing; /* close once wbuf is flushed */
+	bool eof; /* ended by the other side's FIN: all it sent was read */
+	bool idle; /* initiator, authenticated, kept for the next move */
+	bool notify; /* taken from the idle ones: tell the move (timers) */
+	struct sockaddr_storage ss; /* initiator: where it connects */
+	socklen_t sl;
 	struct proto_sess sess;
 	struct buf rbuf, wbuf;
 	struct move *move;
@@ -99,6 +114,9 @@ void peer_timers(uint64_t now, uint64_t *next);
 void peer_close_all(void);
 void peer_reap(void); /* free closed connections */
 void peer_finish(struct pconn *pc); /* detach, flush, close */
+/* detach; keep an authenticated initiator for the next move, or finish */
+void peer_release(struct pconn *pc);
+bool peer_flushed(const struct pconn *pc); /* all frames in the kernel */
 
 /* local.c: the UNIX socket */
 struct lconn;
@@ -120,6 +138,11 @@ struct child *child_spawn(char *const argv[], char *const envp[], int in_fd,
 void child_kill(struct child *c);
 void child_forget(struct child *c); /* reap but no callback */
 int run_sync(char *const argv[], char *const envp[], unsigned int timeout_ms);
+/* the keeper of held endpoints (child.c): they outlive a killed daemon */
+int keeper_start(void);
+void keeper_hold(const uint8_t id[16], int fd, uint32_t hold_ms);
+void keeper_drop(const uint8_t id[16]);
+void keeper_stop(void);
 
 /* move.c: the move state machines */
 struct move;

@@ -11,7 +11,8 @@
 # tcpcp_create_ex / tcpcp_activate_ex in one program, no daemons).
 #
 # Usage: bench.sh [N [ROUNDS]]   (not in make check: the 1,000 run takes
-# about two minutes on two cores)
+# about five minutes on two cores, most of it starting 2,000 processes and
+# checking the capture)
 set -u
 cd "$(dirname "$0")/../../.." || exit 1
 N=${1:-1000}
@@ -24,14 +25,21 @@ trap 'rm -rf "$T"' EXIT
 # pct FILE P: the P-th percentile of the numbers in FILE
 pct() { sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END {
 	if (!NR) { print "-"; exit } i = int(NR * p / 100 + 0.999); if (i < 1) i = 1; print v[i] }'; }
-# times FILE: the total move time (activate=, µs) of each "serve moved" line
+# times FILE: the total move time (activate=, µs: from the request, the
+# wait in the daemon's queue included) of each "serve moved" line
 times() { sed -n 's/.* activate=\([0-9]*\) us/\1/p' "$1"; }
+# isolated FILE: from the end of the dump to ACTIVATED (µs): the time the
+# connection is isolated, without the wait in the queue
+isolated() { sed -n 's/.* dump=\([0-9]*\) .* activate=\([0-9]*\) us/\1 \2/p' "$1" |
+	awk '{ print $2 - $1 }'; }
 report() {
 	local name=$1 f=$2 stalls=$3
 	times "$f" > "$T/us"
-	printf '%-28s moves=%-5s p50=%8s us  p99=%8s us  max=%8s us  largest stall %s ms\n' \
+	isolated "$f" > "$T/iso"
+	printf '%-22s moves=%-5s total p50=%8s p99=%8s max=%8s us; isolated p50=%7s p99=%8s us; largest stall %s ms\n' \
 		"$name" "$(wc -l < "$T/us")" "$(pct "$T/us" 50)" "$(pct "$T/us" 99)" \
-		"$(pct "$T/us" 100)" "$(sort -n "$stalls" | tail -1)"
+		"$(pct "$T/us" 100)" "$(pct "$T/iso" 50)" "$(pct "$T/iso" 99)" \
+		"$(sort -n "$stalls" | tail -1)"
 }
 
 : > "$T/one.times"

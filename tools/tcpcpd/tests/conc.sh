@@ -3,13 +3,22 @@
 #
 # Many connections moved a -> b at the same time through tcpcpd, each
 # redirected by its own policy rule that the gateway role of a tcpcpd on gw
-# adds with libnl.  N (TCPCPD_TEST_CONC, default 100; the bench runs 1000)
-# testapp servers in a each stream with their own lab peer client and hand
-# their socket to tcpcpd in a when MOVE_AFTER bytes went each way; the
-# handler at b finishes both streams.  Checks: every peer's streams byte for
-# byte, every connection moved exactly once and complete at b, the peer's
-# capture of every connection (pcapcheck), the daemons' counters, and the
-# gateway's rules: one per connection, removed when the daemon stops.
+# adds with libnl.  N (TCPCPD_TEST_CONC, default 100; the bench and
+# "TCPCPD_TEST_CONC=1000 conc.sh" run 1000) testapp servers in a each
+# stream with their own lab peer client and hand their socket to tcpcpd in
+# a when MOVE_AFTER bytes went each way; the handler at b finishes both
+# streams.  The origin daemon is stopped while the peers start, so that the
+# N requests reach it at once (see GATE below), and it moves them at most
+# max_inflight at a time, the others queued.  Checks: every peer's streams
+# byte for byte, every connection moved exactly once and complete at b, the
+# peer's capture of every connection (pcapcheck, on the capture cut into one
+# file per connection), the daemons' counters, and the gateway's rules: one
+# per connection, removed when the daemon stops.
+#
+# The whole lab runs on one CPU (see move.sh), where the 2N test programs
+# (each peer wakes 100 times a second to pace its stream) compete with the
+# daemons: the daemons run at nice TCPCPD_TEST_NICE (default -10), as a
+# daemon whose latency is its connections' stall should.
 #
 # TCPCPD_TEST_TIMES=FILE appends the per-move phase times (testapp's
 # "serve moved" lines) to FILE, for the bench.
@@ -36,6 +45,8 @@ N=${TCPCPD_TEST_CONC:-100}
 SIZE=${TCPCPD_TEST_SIZE:-60000}
 AFTER=${TCPCPD_TEST_AFTER:-20000}
 RATE=${TCPCPD_TEST_RATE:-40k}
+NICE=${TCPCPD_TEST_NICE:--10}
+GATE=${TCPCPD_TEST_GATE:-5}
 
 skip() { echo "SKIP: $*"; exit 4; }
 [ "$(id -u)" = 0 ] || skip "needs root"
@@ -57,6 +68,7 @@ cleanup() {
 		kill "$p" 2>/dev/null
 	done
 	for p in "${dpids[@]+"${dpids[@]}"}"; do
+		kill -CONT "$p" 2>/dev/null
 		kill -TERM "$p" 2>/dev/null
 		wait "$p"
 		rc=$?
@@ -87,6 +99,41 @@ wait_for() {
 	done
 	return 1
 }
+# split_pcap FILE DIR: DIR/PORT.pcap for each service port PORT+1..PORT+N,
+# the packets in capture order (Ethernet, IPv4 or IPv6, TCP)
+split_pcap() {
+	mkdir -p "$2" && python3 - "$1" "$2" "$PORT" "$N" <<'EOP'
+import struct, sys
+src, out, base, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+data = open(src, 'rb').read()
+magic = data[:4]
+e = '<' if magic in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1') else '>'
+head, off, per = data[:24], 24, {}
+while off + 16 <= len(data):
+    incl = struct.unpack(e + 'I', data[off + 8:off + 12])[0]
+    rec = data[off:off + 16 + incl]
+    pkt = rec[16:]
+    off += 16 + incl
+    et = struct.unpack('>H', pkt[12:14])[0] if len(pkt) >= 14 else 0
+    if et == 0x0800 and len(pkt) >= 34 and pkt[23] == 6:
+        t = 14 + (pkt[14] & 15) * 4
+    elif et == 0x86dd and len(pkt) >= 54 and pkt[20] == 6:
+        t = 54
+    else:
+        continue
+    if len(pkt) < t + 4:
+        continue
+    sp, dp = struct.unpack('>HH', pkt[t:t + 4])
+    for p in (sp, dp):
+        if base < p <= base + n:
+            per.setdefault(p, []).append(rec)
+            break
+for p in range(base + 1, base + n + 1):
+    with open('%s/%d.pcap' % (out, p), 'wb') as f:
+        f.write(head)
+        f.writelines(per.get(p, []))
+EOP
+}
 counter() { "$CTL" -s "$T/$1.sock" status | awk -v k="$2" '$1 == k { print $2 }'; }
 t_start=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) $t_start" | awk '{ printf "%.1f s", $1 - $2 }'; }
@@ -94,7 +141,8 @@ elapsed() { echo "$(date +%s.%N) $t_start" | awk '{ printf "%.1f s", $1 - $2 }';
 "$LAB" up "$NAME" || die "lab up"
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/key"
 chmod 600 "$T/key"
-printf '#!/bin/sh\nexec %s handle %s/report\n' "$APP" "$T" > "$T/handler.sh"
+# the handler runs at the test's priority, not the daemon's
+printf '#!/bin/sh\nexec nice -n %d %s handle %s/report\n' $((-NICE)) "$APP" "$T" > "$T/handler.sh"
 chmod 755 "$T/handler.sh"
 for h in a b gw; do
 	cat > "$T/$h.conf" <<EOC
@@ -103,11 +151,11 @@ listen = *
 key_file = $T/key
 socket = $T/$h.sock
 pid_file = $T/$h.pid
-log_level = info
+log_level = ${TCPCPD_TEST_LOG:-info}
 hold_timeout = 30000
-prepare_timeout = 20000
-redirect_timeout = 20000
-commit_timeout = 20000
+prepare_timeout = 10000
+redirect_timeout = 10000
+commit_timeout = 15000
 hello_timeout = 20000
 EOC
 done
@@ -115,9 +163,10 @@ printf 'gateway = 198.18.1.254\nredirect_mode = rule\n' >> "$T/a.conf"
 printf 'handler = %s\n' "$T/handler.sh" >> "$T/b.conf"
 printf 'gateway_role = yes\n' >> "$T/gw.conf"
 for h in a b gw; do
-	ip netns exec "$NAME-$h" "$TCPCPD" -c "$T/$h.conf" -f 2> "$T/$h.log" &
+	ip netns exec "$NAME-$h" nice -n "$NICE" "$TCPCPD" -c "$T/$h.conf" -f 2> "$T/$h.log" &
 	dpids+=($!)
 	[ $h = gw ] && gpid=$!
+	[ $h = a ] && adpid=$!
 done
 wait_for 5 test -S "$T/a.sock" -a -S "$T/b.sock" -a -S "$T/gw.sock" || die "daemons did not start"
 
@@ -137,13 +186,35 @@ apps=$!
 listening() {
 	[ "$(in_ns a ss -Hltn | awk -v p=$PORT -v n=$N '{ sub(/.*:/, "", $4) } $4 > p && $4 <= p + n' | wc -l)" = "$N" ]
 }
-wait_for 30 listening || die "servers not listening"
+wait_for 120 listening || die "servers not listening"
 echo "conc: $N servers listening ($(elapsed))"
+# All moves at once, however slowly the peers start: the origin daemon is
+# stopped (SIGSTOP) while the peers start and the servers hand over their
+# sockets; it goes on when all N requests wait in its socket's backlog, or
+# GATE seconds after the first one.  Each client waits 60 s for its result:
+# GATE + the daemon's queue_timeout (20 s) + the move's timeouts (35 s).
+pending() { in_ns a ss -xlH | awk -v p="$T/a.sock" '$5 == p { print $3 }'; }
+[ "$N" -gt 1 ] && kill -STOP "$adpid"
 in_ns peer bash -c 'for ((i = 1; i <= '"$N"'; i++)); do
 	{ "$0" -c '"$S4"' -p $(('"$PORT"' + i)) --send '"$SIZE"' --recv '"$SIZE"' \
-		--seed-tx 2222 --seed-rx 1111 --rate '"$RATE"' --expect-eof --timeout 120 \
+		--seed-tx 2222 --seed-rx 1111 --rate '"$RATE"' --expect-eof --timeout 300 \
 		> "$1/peer.$i.out" 2>&1; echo "$i $?" >> "$1/peer.rc"; } &
-done; wait' "$PEER" "$T"
+done; wait' "$PEER" "$T" &
+peers=$!
+pids+=($peers)
+first=
+for ((i = 0; i < 3000 && N > 1; i++)); do
+	p=$(pending)
+	[ "${p:-0}" -ge "$N" ] && break
+	[ -z "$first" ] && [ "${p:-0}" -gt 0 ] && first=$SECONDS
+	[ -n "$first" ] && [ $((SECONDS - first)) -ge "$GATE" ] && break
+	sleep 0.1
+done
+if [ "$N" -gt 1 ]; then
+	kill -CONT "$adpid"
+	echo "conc: ${p:-0} move requests released at once ($(elapsed))"
+fi
+wait $peers
 wait $apps
 echo "conc: all $N peers done ($(elapsed))"
 ok=$(awk '$2 == 0' "$T/peer.rc" | wc -l)
@@ -172,12 +243,14 @@ else
 	[ "$(counter b endpoints_created)" = "$N" ] || die "b: endpoints_created"
 fi
 
-# the capture of every connection, in one pass per connection over a
-# capture cut down to that connection's port
+# the capture of every connection: cut into one file per service port in
+# one pass (split_pcap), then pcapcheck on each
+split_pcap "$T/conc.pcap" "$T/cap" || die "cannot split the capture"
 bad=0
 stall=0
 for ((i = 1; i <= N; i++)); do
-	out=$("$PCAPCHECK" --server "$S4:$((PORT + i))" --server-fin --client-fin "$T/conc.pcap" 2>&1) ||
+	out=$("$PCAPCHECK" --server "$S4:$((PORT + i))" --server-fin --client-fin \
+		"$T/cap/$((PORT + i)).pcap" 2>&1) ||
 		{ echo "conc: connection $i: $out"; bad=$((bad + 1)); }
 	stall=$(echo "$out" | sed -n 's/.*max_stall_ms=\([0-9.]*\).*/\1/p' |
 		awk -v s=$stall '{ print ($1 > s ? $1 : s) }')

@@ -17,6 +17,12 @@
 #   5 die-after-activate  destination killed after it activated and
 #                         delivered, before ACTIVATED: the connection goes
 #                         on at b, the origin reports the unknown outcome
+#   8 die-on-commit       destination killed when COMMIT arrives, before
+#                         it promised to activate (COMMITTED): the origin
+#                         sees its connection end cleanly without the
+#                         promise, undoes the redirect and unisolates its
+#                         endpoint: the connection goes on at a, and the
+#                         peer never sees b's reset
 #   6 corrupt             the PREPARE frame is corrupted in transit (nft on
 #                         gw rewrites a byte): the destination drops it (MAC),
 #                         creates nothing, the move rolls back at a
@@ -241,6 +247,17 @@ grep -q "activated and delivered" "$T/b.log" || die "die-after-commit: b did not
 run_case die-after-activate "" die-after-activate moved-unconfirmed
 grep -q "connecting to .* again to resend COMMIT" "$T/a.log" || die "die-after-activate: no resend"
 
+# 8: the destination dies between COMMIT and activation: a rolls back
+# after the commit request, undoes the redirect, and keeps the connection
+run_case die-on-commit "" die-on-commit rolledback
+grep -q "fault injected: die-on-commit" "$T/b.log" || die "die-on-commit: not injected"
+grep -q "destination lost before it promised to activate" "$T/a.log" ||
+	die "die-on-commit: a did not roll back after COMMIT"
+grep -q "^serve move refused: .* in activate committed=0" "$T/report" ||
+	die "die-on-commit: the origin's report"
+[ "$(grep -c . "$T/hook.log")" = 2 ] && grep -q "^undo" "$T/hook.log" ||
+	die "die-on-commit: the redirect was not undone: $(cat "$T/hook.log")"
+
 # 6: a byte of the PREPARE frame changed on its way through gw
 nft_gw() { in_ns gw nft -f - ; }
 nft_gw <<EON
@@ -273,4 +290,4 @@ grep -q "in connect" "$T/report" || die "unreachable: not rolled back in connect
 [ "$(counter b endpoints_created)" = 0 ] || die "unreachable: b created an endpoint"
 in_ns gw nft delete table inet tcpcpfault
 
-echo "PASS: 7 cases"
+echo "PASS: 8 cases"

@@ -260,4 +260,45 @@ TEST(random_frames_do_not_crash)
 	EXPECT_EQ(0, accepted);
 }
 
+/* REDIR: RELEASE (mode 0: any) round-trips; REDIRECT needs a known mode */
+TEST(release_and_redirect_modes)
+{
+	struct proto_sess i, r;
+	struct tcpcpd_msg m, got;
+	struct buf b = { 0 };
+
+	pair(&i, &r);
+	memset(&m, 0, sizeof(m));
+	m.type = TCPCPD_RELEASE;
+	memset(m.id, 9, sizeof(m.id));
+	m.family = 4;
+	m.laddr[0] = 198;
+	m.raddr[0] = 10;
+	m.lport = 5000;
+	m.rport = 40000;
+	ASSERT_EQ(0, proto_send(&r, &m, &b));
+	ASSERT_EQ(0, proto_open(&i, b.p, b.len, &got, NULL, 0));
+	EXPECT_EQ(TCPCPD_RELEASE, got.type);
+	EXPECT_EQ(0, got.mode);
+	EXPECT_EQ(4, got.family);
+	EXPECT_EQ(0, memcmp(m.laddr, got.laddr, 16));
+	EXPECT_EQ(0, memcmp(m.raddr, got.raddr, 16));
+	EXPECT_EQ(5000, got.lport);
+	EXPECT_EQ(40000, got.rport);
+	EXPECT_STREQ("RELEASE", proto_type_name(TCPCPD_RELEASE));
+	/* nftmap and address are modes of REDIRECT; 0 and 5 are not */
+	m.type = TCPCPD_REDIRECT;
+	for (int mode = 0; mode <= TCPCPD_REDIR_MAX + 1; mode++) {
+		struct proto_sess i2 = i;
+
+		m.mode = (uint8_t)mode;
+		b.len = 0;
+		ASSERT_EQ(0, proto_send(&r, &m, &b));
+		EXPECT_EQ(mode && mode <= TCPCPD_REDIR_MAX ? 0 : -EBADMSG,
+			  proto_open(&i2, b.p, b.len, &got, NULL, 0));
+		i.rx_seq++; /* the next frame of r carries the next number */
+	}
+	buf_free(&b);
+}
+
 TEST_HARNESS_MAIN

@@ -41,3 +41,6 @@ $(TCPCPD_PROTO_UNIT): tools/tcpcpd/tests/proto_unit.c tools/tcpcpd/proto.c \
 
 CHECK_DEPS += $(TCPCPD_PROTO_UNIT)
 CHECK_TESTS += $(TCPCPD_PROTO_UNIT)
+# redirect modes nftmap, rule, address; gateway entries released when the
+# moved connections end and removed when the gateway daemon stops (REDIR)
+CHECK_TESTS += tools/tcpcpd/tests/redirect.sh
