@@ -26,20 +26,10 @@
 # Exit 0 pass, 1 fail, 4 skip (with the reason on the last line).
 set -u
 
-if [ -z "${TCPCPD_TEST_PINNED:-}" ] && command -v taskset >/dev/null; then
-	TCPCPD_TEST_PINNED=1 exec taskset -c 0 "$0" "$@"
-fi
-
-cd "$(dirname "$0")/../../.." || exit 1
-ROOT=$PWD
-O=${O:-build}
-LAB=$ROOT/selftests/lab/lab.sh
-TCPCPD=${TCPCPD:-$ROOT/$O/tcpcpd}
-CTL=$ROOT/$O/tcpcpctl
-APP=$ROOT/$O/tools/tcpcpd/tests/testapp
-PEER=$ROOT/$O/selftests/peer
-PCAPCHECK=$ROOT/$O/selftests/pcapcheck
-S4=198.18.100.1
+# pins the lab to one CPU, sets ROOT, LAB, TCPCPD, CTL, APP, PEER,
+# PCAPCHECK, NAME, T; skip, die, wait_for, counter...
+TL_TAG=c TL_TMP=tcpcpd-conc TL_NEED="LAB TCPCPD CTL APP PEER PCAPCHECK" \
+	. "$(dirname "$0")/lib.sh"
 PORT=6000
 N=${TCPCPD_TEST_CONC:-100}
 SIZE=${TCPCPD_TEST_SIZE:-60000}
@@ -47,58 +37,10 @@ AFTER=${TCPCPD_TEST_AFTER:-20000}
 RATE=${TCPCPD_TEST_RATE:-40k}
 NICE=${TCPCPD_TEST_NICE:--10}
 GATE=${TCPCPD_TEST_GATE:-5}
+adpid=""
+# the origin daemon may be stopped (SIGSTOP, below) when the test ends
+tl_cleanup_hook() { [ -z "$adpid" ] || kill -CONT "$adpid" 2>/dev/null; }
 
-skip() { echo "SKIP: $*"; exit 4; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-for f in "$LAB" "$TCPCPD" "$CTL" "$APP" "$PEER" "$PCAPCHECK"; do
-	[ -x "$f" ] || skip "$f is missing (make check builds it)"
-done
-command -v tcpdump >/dev/null || skip "tcpdump is missing"
-
-NAME=tcpcp-$$-c
-T=$(mktemp -d /tmp/tcpcpd-conc-XXXXXX)
-chmod 755 "$T"
-pids=()
-dpids=()
-fail=0
-
-cleanup() {
-	local p rc
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${dpids[@]+"${dpids[@]}"}"; do
-		kill -CONT "$p" 2>/dev/null
-		kill -TERM "$p" 2>/dev/null
-		wait "$p"
-		rc=$?
-		[ "$rc" = 0 ] || { echo "FAIL: tcpcpd pid $p exited with $rc after SIGTERM"; fail=1; }
-	done
-	wait 2>/dev/null
-	"$LAB" down "$NAME"
-	if [ "$fail" != 0 ]; then
-		for f in "$T"/*.log; do
-			echo "----- $f (last 20 lines)"
-			tail -n 20 "$f"
-		done
-	fi
-	[ -n "${TCPCPD_TEST_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-	[ "$fail" = 0 ] || exit 1
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM HUP PIPE
-
-in_ns() { local h=$1; shift; ip netns exec "$NAME-$h" "$@"; }
-die() { echo "FAIL: $*"; fail=1; exit 1; }
-wait_for() {
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 10; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # split_pcap FILE DIR: DIR/PORT.pcap for each service port PORT+1..PORT+N,
 # the packets in capture order (Ethernet, IPv4 or IPv6, TCP)
 split_pcap() {
@@ -134,47 +76,29 @@ for p in range(base + 1, base + n + 1):
         f.writelines(per.get(p, []))
 EOP
 }
-counter() { "$CTL" -s "$T/$1.sock" status | awk -v k="$2" '$1 == k { print $2 }'; }
 t_start=$(date +%s.%N)
 elapsed() { echo "$(date +%s.%N) $t_start" | awk '{ printf "%.1f s", $1 - $2 }'; }
 
 "$LAB" up "$NAME" || die "lab up"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/key"
-chmod 600 "$T/key"
+tl_key "$T/key"
 # the handler runs at the test's priority, not the daemon's
 printf '#!/bin/sh\nexec nice -n %d %s handle %s/report\n' $((-NICE)) "$APP" "$T" > "$T/handler.sh"
 chmod 755 "$T/handler.sh"
+common=("log_level = ${TCPCPD_TEST_LOG:-info}" "hold_timeout = 30000" "prepare_timeout = 10000"
+	"redirect_timeout = 10000" "commit_timeout = 15000" "hello_timeout = 20000")
+tl_conf a "${common[@]}" "gateway = 198.18.1.254" "redirect_mode = rule" > "$T/a.conf"
+tl_conf b "${common[@]}" "handler = $T/handler.sh" > "$T/b.conf"
+tl_conf gw "${common[@]}" "gateway_role = yes" > "$T/gw.conf"
 for h in a b gw; do
-	cat > "$T/$h.conf" <<EOC
-name = $h
-listen = *
-key_file = $T/key
-socket = $T/$h.sock
-pid_file = $T/$h.pid
-log_level = ${TCPCPD_TEST_LOG:-info}
-hold_timeout = 30000
-prepare_timeout = 10000
-redirect_timeout = 10000
-commit_timeout = 15000
-hello_timeout = 20000
-EOC
+	TL_DWRAP="nice -n $NICE" tl_daemon $h $h
+	[ $h = gw ] && gpid=$tl_pid
+	[ $h = a ] && adpid=$tl_pid
 done
-printf 'gateway = 198.18.1.254\nredirect_mode = rule\n' >> "$T/a.conf"
-printf 'handler = %s\n' "$T/handler.sh" >> "$T/b.conf"
-printf 'gateway_role = yes\n' >> "$T/gw.conf"
-for h in a b gw; do
-	ip netns exec "$NAME-$h" nice -n "$NICE" "$TCPCPD" -c "$T/$h.conf" -f 2> "$T/$h.log" &
-	dpids+=($!)
-	[ $h = gw ] && gpid=$!
-	[ $h = a ] && adpid=$!
-done
-wait_for 5 test -S "$T/a.sock" -a -S "$T/b.sock" -a -S "$T/gw.sock" || die "daemons did not start"
+tl_wait_daemons a b gw
 
 : > "$T/report"
-ip netns exec "$NAME-peer" tcpdump -i eth0 -s 0 -B 65536 -U -n -w "$T/conc.pcap" tcp 2> "$T/tcpdump.log" &
-tp=$!
-pids+=($tp)
-wait_for 5 grep -q "listening on" "$T/tcpdump.log" || die "tcpdump"
+TL_CAPBUF=65536 tl_capture_start "$T/conc.pcap"
+tp=$tl_pid
 
 # N servers from one shell in a, N clients from one shell in peer
 ip netns exec "$NAME-a" bash -c 'trap "kill 0" TERM; for ((i = 1; i <= '"$N"'; i++)); do
@@ -221,12 +145,11 @@ ok=$(awk '$2 == 0' "$T/peer.rc" | wc -l)
 [ "$ok" = "$N" ] || { grep -v " 0$" "$T/peer.rc" | head; die "$((N - ok)) peers failed"; }
 done_n() { [ "$(grep -Ec '^handle (ok|FAIL)' "$T/report")" -ge "$N" ]; }
 wait_for 60 done_n
-sleep 0.5
-kill -TERM $tp; wait $tp 2>/dev/null
+tl_capture_stop $tp "$T/conc.pcap"
 moved=$(grep -c '^serve moved' "$T/report")
 complete=$(grep -c "^handle ok tx=$SIZE rx=$SIZE moves=1\$" "$T/report")
 echo "conc: $moved of $N moved at once, $complete complete at b," \
-	"$(grep -c 'peer: sent=' "$T"/peer.*.out | awk -F: '{ s += $2 } END { print s }') peers ok"
+	"$(grep -h 'peer: sent=' "$T"/peer.*.out | wc -l) peers ok"
 [ -n "${TCPCPD_TEST_TIMES:-}" ] && grep '^serve moved' "$T/report" >> "$TCPCPD_TEST_TIMES"
 stayed=$(grep -c "^serve ok tx=$SIZE rx=$SIZE moves=0\$" "$T/report")
 if [ -n "${TCPCPD_TEST_ALLOW_ROLLBACK:-}" ]; then

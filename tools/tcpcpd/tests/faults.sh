@@ -35,73 +35,15 @@
 # Exit 0 pass, 1 fail, 4 skip (with the reason on the last line).
 set -u
 
-# one CPU for the whole lab (see move.sh)
-if [ -z "${TCPCPD_TEST_PINNED:-}" ] && command -v taskset >/dev/null; then
-	TCPCPD_TEST_PINNED=1 exec taskset -c 0 "$0" "$@"
-fi
-
-cd "$(dirname "$0")/../../.." || exit 1
-ROOT=$PWD
-O=${O:-build}
-LAB=$ROOT/selftests/lab/lab.sh
-TCPCPD=${TCPCPD:-$ROOT/$O/tcpcpd}
-CTL=$ROOT/$O/tcpcpctl
-APP=$ROOT/$O/tools/tcpcpd/tests/testapp
-PEER=$ROOT/$O/selftests/peer
-PCAPCHECK=$ROOT/$O/selftests/pcapcheck
-S4=198.18.100.1
+# pins the lab to one CPU, sets ROOT, LAB, TCPCPD, CTL, APP, PEER,
+# PCAPCHECK, NAME, T; skip, die, wait_for, counter, check_capture...
+TL_TAG=f TL_TMP=tcpcpd-faults TL_NEED="LAB TCPCPD CTL APP PEER PCAPCHECK" \
+	. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "nft is missing"
 PORT=5000
 SIZE=${TCPCPD_TEST_SIZE:-2000000}
 AFTER=${TCPCPD_TEST_AFTER:-500000}
-
-skip() { echo "SKIP: $*"; exit 4; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-for f in "$LAB" "$TCPCPD" "$CTL" "$APP" "$PEER" "$PCAPCHECK"; do
-	[ -x "$f" ] || skip "$f is missing (make check builds it)"
-done
-command -v tcpdump >/dev/null || skip "tcpdump is missing"
-command -v nft >/dev/null || skip "nft is missing"
-
-NAME=tcpcp-$$-f
-T=$(mktemp -d /tmp/tcpcpd-faults-XXXXXX)
-chmod 755 "$T"
-pids=()
-fail=0
-apid= bpid=
-
-cleanup() {
-	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill "$p" 2>/dev/null
-	done
-	stop_daemons
-	wait 2>/dev/null
-	"$LAB" down "$NAME"
-	if [ "$fail" != 0 ]; then
-		for f in "$T"/*.log "$T"/report; do
-			[ -e "$f" ] || continue
-			echo "----- $f (last 30 lines)"
-			tail -n 30 "$f"
-		done
-	fi
-	[ -n "${TCPCPD_TEST_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-	[ "$fail" = 0 ] || exit 1
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM HUP PIPE
-
-in_ns() { local h=$1; shift; ip netns exec "$NAME-$h" "$@"; }
-die() { echo "FAIL: $*"; fail=1; exit 1; }
-
-wait_for() {
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 20; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+apid="" bpid=""
 
 # stop_daemons: SIGTERM must end a live daemon with 0; one that killed
 # itself by an injected fault ends with 137
@@ -118,27 +60,23 @@ stop_daemons() {
 			fail=1
 		fi
 	done
-	apid= bpid=
+	apid="" bpid=""
 }
 
 # start_daemons FAULT_A FAULT_B: fresh daemons in a and b
 start_daemons() {
-	local h
 	stop_daemons
 	rm -f "$T"/a.sock "$T"/b.sock
-	TCPCPD_FAULT=$1 ip netns exec "$NAME-a" "$TCPCPD" -c "$T/a.conf" -f 2> "$T/a.log" &
-	apid=$!
-	TCPCPD_FAULT=$2 ip netns exec "$NAME-b" "$TCPCPD" -c "$T/b.conf" -f 2> "$T/b.log" &
-	bpid=$!
-	wait_for 5 test -S "$T/a.sock" -a -S "$T/b.sock" || die "daemons did not start"
-	wait_for 5 "$CTL" -s "$T/b.sock" status >/dev/null || die "daemon b does not answer"
+	TL_UNTRACKED=1 TL_DENV="TCPCPD_FAULT=$1" tl_daemon a a
+	apid=$tl_pid
+	TL_UNTRACKED=1 TL_DENV="TCPCPD_FAULT=$2" tl_daemon b b
+	bpid=$tl_pid
+	tl_wait_daemons a b
 }
-
-counter() { "$CTL" -s "$T/$1.sock" status | awk -v k="$2" '$1 == k { print $2 }'; }
+tl_cleanup_hook() { stop_daemons; }
 
 "$LAB" up "$NAME" || die "lab up"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/key"
-chmod 600 "$T/key"
+tl_key "$T/key"
 cat > "$T/hook.sh" <<EOH
 #!/bin/sh
 echo "\$1" >> $T/hook.log
@@ -154,19 +92,8 @@ exec $APP handle $T/report
 EOH
 chmod 755 "$T/hook.sh" "$T/handler.sh"
 for h in a b; do
-	cat > "$T/$h.conf" <<EOC
-name = $h
-listen = *
-key_file = $T/key
-socket = $T/$h.sock
-pid_file = $T/$h.pid
-log_level = debug
-hook = $T/hook.sh
-handler = $T/handler.sh
-hold_timeout = 8000
-prepare_timeout = 2000
-commit_timeout = 3000
-EOC
+	tl_conf $h "hook = $T/hook.sh" "handler = $T/handler.sh" "hold_timeout = 8000" \
+		"prepare_timeout = 2000" "commit_timeout = 3000" > "$T/$h.conf"
 done
 
 # run_case NAME FAULT_A FAULT_B EXPECT: EXPECT is moved, moved-unknown
@@ -178,10 +105,8 @@ run_case() {
 	start_daemons "$2" "$3"
 	: > "$T/report"
 	: > "$T/hook.log"
-	in_ns peer tcpdump -i eth0 -s 0 -U -n -w "$T/$name.pcap" tcp 2> "$T/$name.tcpdump.log" &
-	tp=$!
-	pids+=($tp)
-	wait_for 5 grep -q "listening on" "$T/$name.tcpdump.log" || die "$name: tcpdump"
+	tl_capture_start "$T/$name.pcap"
+	tp=$tl_pid
 	in_ns a "$APP" serve $S4 $PORT "$T/a.sock" 198.18.2.1 "$AFTER" "$SIZE" "$SIZE" \
 		"$T/report" > "$T/$name.app.out" &
 	ap=$!
@@ -194,8 +119,7 @@ run_case() {
 	wait $ap
 	[ "$rc" = 0 ] || die "$name: peer: $out"
 	[ "$expect" != rolledback ] && wait_for 20 grep -Eq "^handle (ok|FAIL)" "$T/report"
-	sleep 0.2
-	kill -TERM $tp; wait $tp 2>/dev/null
+	tl_capture_stop $tp "$T/$name.pcap"
 	sed "s/^/$name: /" "$T/report"
 	case $expect in
 	moved)
@@ -217,10 +141,7 @@ run_case() {
 			die "$name: streams not complete at b"
 		! grep -q "^serve ok" "$T/report" || die "$name: finished at a too"
 	fi
-	out=$("$PCAPCHECK" --server "$S4:$PORT" --server-fin --client-fin "$T/$name.pcap" 2>&1)
-	rc=$?
-	echo "$name: pcapcheck: $out"
-	[ "$rc" = 0 ] || die "$name: capture at the peer: $out"
+	check_capture $name 4
 }
 
 # 1, 2: the destination dies before it answers PREPARE

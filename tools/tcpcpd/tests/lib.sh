@@ -134,29 +134,44 @@ tl_backend_ok() {
 # tl_daemon HOST DNAME: start tcpcpd -c $T/DNAME.conf in HOST, logging to
 # $T/DNAME.log; its pid in tl_pid and in dpids (must exit 0 on SIGTERM at
 # the end), unless TL_UNTRACKED=1 (the caller stops it and judges its exit
-# status).  Extra environment for it: TL_DENV ("VAR=value ...").
+# status).  Extra environment for it: TL_DENV ("VAR=value ..."); a command
+# that runs it: TL_DWRAP ("nice -n -10"); HOST of another lab than NAME:
+# TL_LAB (its name).
 tl_daemon() {
 	# shellcheck disable=SC2086
-	env ${TL_DENV:-} ip netns exec "$NAME-$1" "$TCPCPD" -c "$T/$2.conf" -f \
-		2> "$T/$2.log" &
+	env ${TL_DENV:-} ip netns exec "${TL_LAB:-$NAME}-$1" ${TL_DWRAP:-} \
+		"$TCPCPD" -c "$T/$2.conf" -f 2> "$T/$2.log" &
 	tl_pid=$!
 	[ "${TL_UNTRACKED:-0}" = 1 ] || dpids+=($tl_pid)
+}
+
+# tl_untrack PID: the end no longer waits for that daemon
+tl_untrack() {
+	local p keep=()
+	for p in "${dpids[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
+	dpids=("${keep[@]+"${keep[@]}"}")
 }
 
 # tl_forget PID: a daemon about to be killed on purpose: its exit status
 # does not count, and bash does not report its death ("Killed")
 tl_forget() {
-	local p keep=()
 	disown "$1" 2>/dev/null
-	for p in "${dpids[@]}"; do [ "$p" != "$1" ] && keep+=("$p"); done
-	dpids=("${keep[@]+"${keep[@]}"}")
+	tl_untrack "$1"
 }
 
-# tl_wait_daemons DNAME...: their local sockets exist and they answer
+# tl_stop PID: stop a daemon now (SIGTERM); returns its exit status
+tl_stop() {
+	kill -TERM "$1" 2>/dev/null
+	tl_untrack "$1"
+	wait "$1"
+}
+
+# tl_wait_daemons DNAME...: their local sockets exist within TL_WAIT
+# seconds (5 by default) and they answer
 tl_wait_daemons() {
 	local n
 	for n in "$@"; do
-		wait_for 5 test -S "$T/$n.sock" || die "tcpcpd $n did not start"
+		wait_for "${TL_WAIT:-5}" test -S "$T/$n.sock" || die "tcpcpd $n did not start"
 		wait_for 5 "$CTL" -s "$T/$n.sock" status >/dev/null ||
 			die "tcpcpd $n does not answer"
 	done
@@ -168,9 +183,11 @@ tl_backend() { sed -n 's/.*started: backend \([a-z]*\).*/\1/p' "$T/$1.log" | hea
 # counter DNAME KEY: a counter of tcpcpctl status
 counter() { "$CTL" -s "$T/$1.sock" status | awk -v k="$2" '$1 == k { print $2 }'; }
 
-# tl_capture_start FILE: tcpdump at the peer into FILE; its pid in tl_pid
+# tl_capture_start FILE: tcpdump at the peer (of the lab TL_LAB, NAME by
+# default; a buffer of TL_CAPBUF KiB) into FILE; its pid in tl_pid
 tl_capture_start() {
-	ip netns exec "$NAME-peer" tcpdump --immediate-mode -i eth0 -s 0 -B 16384 \
+	ip netns exec "${TL_LAB:-$NAME}-peer" tcpdump --immediate-mode -i eth0 -s 0 \
+		-B "${TL_CAPBUF:-16384}" \
 		-U -n -w "$1" "tcp or udp port 9" 2> "$1.log" &
 	tl_pid=$!
 	pids+=($tl_pid)
@@ -180,7 +197,8 @@ tl_capture_start() {
 # tl_capture_stop PID FILE: once everything sent is in FILE (peer --mark
 # sends datagrams to gw's port 9 until one is in the file), stop tcpdump
 tl_capture_stop() {
-	in_ns peer "$PEER" --mark "$2" -c 198.18.0.254 -p 9 --timeout 5 >/dev/null ||
+	ip netns exec "${TL_LAB:-$NAME}-peer" "$PEER" --mark "$2" -c 198.18.0.254 -p 9 \
+		--timeout 5 >/dev/null ||
 		echo "warning: the marker did not reach the capture $2"
 	kill -INT "$1" 2>/dev/null
 	wait "$1" 2>/dev/null

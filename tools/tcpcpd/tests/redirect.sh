@@ -24,88 +24,19 @@
 # at the peer (pcapcheck).  Exit 0 pass, 1 fail, 4 skip.
 set -u
 
-# one CPU for the lab, as in move.sh (ACKs must not overtake each other)
-if [ -z "${TCPCPD_TEST_PINNED:-}" ] && command -v taskset >/dev/null; then
-	TCPCPD_TEST_PINNED=1 exec taskset -c 0 "$0" "$@"
-fi
-
-cd "$(dirname "$0")/../../.." || exit 1
-ROOT=$PWD
-O=${O:-build}
-LAB=$ROOT/selftests/lab/lab.sh
-TCPCPD=${TCPCPD:-$ROOT/$O/tcpcpd}
-CTL=$ROOT/$O/tcpcpctl
-MOVE=$ROOT/$O/tcpcp-move
-APP=$ROOT/$O/tools/tcpcpd/tests/testapp
-PEER=$ROOT/$O/selftests/peer
-PCAPCHECK=$ROOT/$O/selftests/pcapcheck
-S4=198.18.100.1
-S6=fd00:7c:100::1
+# pins the lab to one CPU, sets ROOT, LAB, TCPCPD, CTL, MOVE, APP, PEER,
+# PCAPCHECK, NAME, T; skip, die, wait_for, check_capture, tl_daemon...
+TL_TAG=r TL_TMP=tcpcpd-redirect . "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "nft is missing"
 PORT=5000
 SIZE=${TCPCPD_TEST_SIZE:-3000000}
 AFTER=1000000
-
-skip() { echo "SKIP: $*"; exit 4; }
-[ "$(id -u)" = 0 ] || skip "needs root"
-for f in "$LAB" "$TCPCPD" "$CTL" "$MOVE" "$APP" "$PEER" "$PCAPCHECK"; do
-	[ -x "$f" ] || skip "$f is missing (make check builds it)"
-done
-command -v tcpdump >/dev/null || skip "tcpdump is missing"
-command -v nft >/dev/null || skip "nft is missing"
-
-NAME=tcpcp-$$-r
-T=$(mktemp -d /tmp/tcpcpd-redirect-XXXXXX)
-chmod 755 "$T"
-pids=()
-declare -A dpid=()
-fail=0
-XLAB=
-
-cleanup() {
-	local p h rc
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill "$p" 2>/dev/null
-	done
-	for h in "${!dpid[@]}"; do
-		kill -TERM "${dpid[$h]}" 2>/dev/null
-		wait "${dpid[$h]}"
-		rc=$?
-		if [ "$rc" != 0 ]; then
-			echo "FAIL: tcpcpd $h exited with $rc after SIGTERM"
-			fail=1
-		fi
-	done
-	wait 2>/dev/null
-	"$LAB" down "$NAME"
-	[ -n "$XLAB" ] && xlab_down
-	if [ "$fail" != 0 ]; then
-		for f in "$T"/*.log "$T"/report; do
-			[ -e "$f" ] || continue
-			echo "----- $f (last 25 lines)"
-			tail -n 25 "$f"
-		done
-	fi
-	[ -n "${TCPCPD_TEST_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-	[ "$fail" = 0 ] || exit 1
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM HUP PIPE
-
-in_ns() { local h=$1; shift; ip netns exec "$NAME-$h" "$@"; }
-die() { echo "FAIL: $*"; fail=1; exit 1; }
-wait_for() { # wait_for SECONDS CMD...: poll a condition until a deadline
-	local end=$((SECONDS + $1 + 1))
-	shift
-	while [ $SECONDS -lt $end ]; do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+declare -A dpid=()	# daemon name -> pid
+XLAB=""
+tl_cleanup_hook() { [ -z "$XLAB" ] || xlab_down; }
 
 "$LAB" up "$NAME" || die "lab up"
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/key"
-chmod 600 "$T/key"
+tl_key "$T/key"
 
 # handlers: a and b stream the rest with testapp; with $T/hold-b, b only
 # holds the socket (its pid in $T/holder.pid) for tcpcp-move to take
@@ -124,37 +55,28 @@ chmod 755 "$T/handler.sh"
 for h in a b; do printf '#!/bin/sh\nexec %s %s\n' "$T/handler.sh" $h > "$T/handler-$h.sh"; done
 chmod 755 "$T"/handler-?.sh
 
-# start_daemon NAME HOST MORE-CONFIG
+# start_daemon DNAME HOST MORE-CONFIG [LAB]: tcpcpd DNAME in HOST of LAB
+# (NAME by default); MORE-CONFIG lines separated by \n
 start_daemon() {
-	local n=$1 h=$2
-	{
-		echo "name = $n"
-		echo "key_file = $T/key"
-		echo "socket = $T/$n.sock"
-		echo "pid_file = $T/$n.pid"
-		echo "log_level = debug"
-		echo "hold_timeout = 8000"
-		printf '%b\n' "$3"
-	} > "$T/$n.conf"
-	ip netns exec "$4$h" "$TCPCPD" -c "$T/$n.conf" -f 2> "$T/$n.log" &
-	dpid[$n]=$!
-	wait_for 20 test -S "$T/$n.sock" || die "daemon $n did not start"
+	tl_conf "$1" "hold_timeout = 8000" "$(printf '%b' "$3")" > "$T/$1.conf"
+	TL_LAB=${4:-$NAME} tl_daemon "$2" "$1"
+	dpid[$1]=$tl_pid
+	TL_WAIT=20 tl_wait_daemons "$1"
 }
 stop_daemon() {
-	local n=$1 rc
-	kill -TERM "${dpid[$n]}"
-	wait "${dpid[$n]}"
+	local rc
+	tl_stop "${dpid[$1]}"
 	rc=$?
-	unset "dpid[$n]"
-	[ "$rc" = 0 ] || die "tcpcpd $n exited with $rc after SIGTERM"
+	unset "dpid[$1]"
+	[ "$rc" = 0 ] || die "tcpcpd $1 exited with $rc after SIGTERM"
 }
 
 REL="release_grace = 1000\nrelease_poll = 200"
-start_daemon g gw "listen = *\ngateway_role = yes" "$NAME-"
-start_daemon a a "listen = *\nhandler = $T/handler-a.sh\ngateway = 198.18.1.254\nredirect_mode = nftmap\n$REL" "$NAME-"
-start_daemon b b "listen = *\nhandler = $T/handler-b.sh\ngateway = 198.18.2.254\nredirect_mode = nftmap\n$REL" "$NAME-"
+start_daemon g gw "gateway_role = yes"
+start_daemon a a "handler = $T/handler-a.sh\ngateway = 198.18.1.254\nredirect_mode = nftmap\n$REL"
+start_daemon b b "handler = $T/handler-b.sh\ngateway = 198.18.2.254\nredirect_mode = nftmap\n$REL"
 # a second origin daemon in a that asks for policy rules
-start_daemon ar a "listen = none\ngateway = 198.18.1.254\nredirect_mode = rule" "$NAME-"
+start_daemon ar a "listen = none\ngateway = 198.18.1.254\nredirect_mode = rule"
 
 gw_map() { in_ns gw nft list map inet tcpcpd "conns$1" 2>/dev/null; }
 # elements of map conns4|6 (0 when the table does not exist)
@@ -164,30 +86,16 @@ gw_rules() { in_ns gw ip -4 rule show pref 7700; in_ns gw ip -6 rule show pref 7
 gw_tables() { local t; for t in 7700 7701 7702 7703; do in_ns gw ip -4 route show table $t; in_ns gw ip -6 route show table $t; done 2>/dev/null; }
 gw_clean() { map_empty && [ -z "$(gw_rules)" ] && [ -z "$(gw_tables)" ]; }
 
-check_capture() {
-	local name=$1 sf=$2 out
-	out=$("$PCAPCHECK" --server "$sf" --server-fin --client-fin "$T/$name.pcap" 2>&1) ||
-		die "$name: capture at the peer: $out"
-	echo "$name: pcapcheck: $out"
-}
-
-capture() { # capture NAME: start tcpdump at the peer
-	ip netns exec "$NAME-peer" tcpdump -i eth0 -s 0 -U -n -w "$T/$1.pcap" tcp 2> "$T/$1.tcpdump.log" &
-	tp=$!
-	pids+=($tp)
-	wait_for 5 grep -q "listening on" "$T/$1.tcpdump.log" || die "$1: tcpdump"
-}
-capture_end() { sleep 0.2; kill -TERM $tp; wait $tp 2>/dev/null; }
-
 # move_case NAME FAMILY SOCK CHECK: a live stream served at a, moved to b
 # by the daemon behind SOCK; CHECK runs while it streams at b
 move_case() {
-	local name=$1 fam=$2 sock=$3 check=$4 s sf ap pp dest
-	if [ "$fam" = 6 ]; then s=$S6 sf="[$S6]:$PORT" dest="[fd00:7c:2::1]"
-	else s=$S4 sf="$S4:$PORT" dest=198.18.2.1; fi
+	local name=$1 fam=$2 sock=$3 check=$4 s ap pp dest tp
+	if [ "$fam" = 6 ]; then s=$S6 dest="[fd00:7c:2::1]"
+	else s=$S4 dest=198.18.2.1; fi
 	: > "$T/report"
 	touch "$T/gate-b"
-	capture "$name"
+	tl_capture_start "$T/$name.pcap"
+	tp=$tl_pid
 	ip netns exec "$NAME-a" "$APP" serve "$s" $PORT "$T/$sock.sock" "$dest" "$AFTER" "$SIZE" "$SIZE" \
 		"$T/report" > "$T/$name.app.out" &
 	ap=$!
@@ -205,10 +113,10 @@ move_case() {
 	echo "$name: $(cat "$T/$name.peer.out")"
 	wait $ap
 	wait_for 20 grep -Eq "^handle (ok|FAIL)" "$T/report"
-	capture_end
+	tl_capture_stop $tp "$T/$name.pcap"
 	sed "s/^/$name: /" "$T/report"
 	grep -Eq "^handle ok tx=$SIZE rx=$SIZE moves=1" "$T/report" || die "$name: streams not complete at b"
-	check_capture "$name" "$sf"
+	check_capture "$name" "$fam"
 }
 
 has_elem4() {
@@ -276,11 +184,12 @@ released v4-rule
 # 4: a -> b -> a: b moves it back with tcpcp-move; b's release of the
 # first move must leave the second move's entry
 abba_case() {
-	local name=v4-a-b-a hp pp out rc holder
+	local name=v4-a-b-a hp pp out rc holder tp
 	: > "$T/report"
 	touch "$T/hold-b" "$T/handler-at"
 	rm -f "$T/holder.pid"
-	capture $name
+	tl_capture_start "$T/$name.pcap"
+	tp=$tl_pid
 	ip netns exec "$NAME-a" "$APP" hold $S4 $PORT "$AFTER" "$SIZE" "$T/report" > "$T/$name.app.out" &
 	hp=$!
 	pids+=($hp)
@@ -317,11 +226,11 @@ abba_case() {
 	[ "$rc" = 0 ] || die "$name: peer failed"
 	wait_for 20 grep -Eq "^handle (ok|FAIL)" "$T/report"
 	kill $hp $holder 2>/dev/null
-	capture_end
+	tl_capture_stop $tp "$T/$name.pcap"
 	rm -f "$T/handler-at"
 	sed "s/^/$name: /" "$T/report"
 	grep -q "^handle ok tx=$SIZE rx=$SIZE moves=1" "$T/report" || die "$name: streams not complete at a"
-	check_capture $name "$S4:$PORT"
+	check_capture $name 4
 	released $name
 	grep -q "release: move .*: released" "$T/a.log" || die "$name: a did not release the second move"
 }
@@ -409,18 +318,16 @@ xlab_up() {
 	ip -n "$XN-a" addr add $XS6/128 dev eth0 nodad preferred_lft 0
 }
 addr_case() { # addr_case FAMILY
-	local fam=$1 name=v$1-address ap pp mac_b n1 n2 s sf dest
-	if [ "$fam" = 6 ]; then s=$XS6 sf="[$XS6]:$PORT" dest="[fd00:7c:3::2]"
-	else s=$XS4 sf="$XS4:$PORT" dest=198.18.3.2; fi
+	local fam=$1 name=v$1-address ap pp mac_b n1 n2 s dest tp
+	if [ "$fam" = 6 ]; then s=$XS6 dest="[fd00:7c:3::2]"
+	else s=$XS4 dest=198.18.3.2; fi
 	for h in a b; do
-		start_daemon x$h $h "listen = *\nhandler = $T/handler-$h.sh\nredirect_mode = address\ngateway_role = yes" "$XN-"
+		start_daemon x$h $h "handler = $T/handler-$h.sh\nredirect_mode = address\ngateway_role = yes" "$XN"
 	done
 	mac_b=$(ip -n "$XN-b" -br link show eth0 | awk '{ print $3 }')
 	: > "$T/report"
-	ip netns exec "$XN-peer" tcpdump -i eth0 -s 0 -U -n -w "$T/$name.pcap" tcp 2> "$T/$name.tcpdump.log" &
-	tp=$!
-	pids+=($tp)
-	wait_for 5 grep -q "listening on" "$T/$name.tcpdump.log" || die "$name: tcpdump"
+	TL_LAB=$XN tl_capture_start "$T/$name.pcap"
+	tp=$tl_pid
 	ip netns exec "$XN-a" "$APP" serve $s $PORT "$T/xa.sock" "$dest" "$AFTER" "$SIZE" "$SIZE" \
 		"$T/report" > "$T/$name.app.out" &
 	ap=$!
@@ -442,10 +349,10 @@ addr_case() { # addr_case FAMILY
 	echo "$name: $(cat "$T/$name.peer.out")"
 	wait $ap
 	wait_for 20 grep -Eq "^handle (ok|FAIL)" "$T/report"
-	capture_end
+	TL_LAB=$XN tl_capture_stop $tp "$T/$name.pcap"
 	sed "s/^/$name: /" "$T/report"
 	grep -Eq "^handle ok tx=$SIZE rx=$SIZE moves=1" "$T/report" || die "$name: streams not complete at b"
-	check_capture $name "$sf"
+	S4=$XS4 S6=$XS6 check_capture $name "$fam"
 	stop_daemon xa
 	stop_daemon xb
 	ip -n "$XN-b" -br addr show dev eth0 | grep -q "$s/" || die "$name: address left b with its daemon"
