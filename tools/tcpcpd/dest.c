@@ -91,6 +91,7 @@ void dest_prepare(struct pconn *pc, const struct tcpcpd_msg *msg)
 		       "no application registered and no handler");
 		return;
 	}
+	linger_drop(&info.local, &info.remote);
 	fd = tcpcp_create_ex(
 		msg->ici, msg->ici_len, -1,
 		msg->flags & (TCPCP_CREATE_CONG | TCPCP_CREATE_STRICT), &lost);
@@ -277,7 +278,8 @@ void dest_recommit(struct pconn *pc, const struct tcpcpd_msg *msg)
 
 	id_str(msg->id, ids);
 	for (m = moves; m; m = m->next) {
-		if (m->origin || m->state != M_HELD || memcmp(m->id, msg->id, 16))
+		if (m->origin || m->state != M_HELD ||
+		    memcmp(m->id, msg->id, 16))
 			continue;
 		dlog(LOG_I, "move %.8s: COMMIT from %s on a new connection",
 		     ids, pc->addr);
@@ -297,10 +299,11 @@ void dest_recommit(struct pconn *pc, const struct tcpcpd_msg *msg)
 			r.err = recent[i].err;
 			break;
 		}
-	dlog(r.err ? LOG_W : LOG_I, "move %.8s: COMMIT again from %s: %s",
-	     ids, pc->addr,
+	dlog(r.err ? LOG_W : LOG_I, "move %.8s: COMMIT again from %s: %s", ids,
+	     pc->addr,
 	     r.err == ENOENT ? "unknown move" :
-	     r.err ? strerror(r.err) : "already activated; confirmed again");
+	     r.err	     ? strerror(r.err) :
+			       "already activated; confirmed again");
 	/*
 	 * COMMITTED again for a move promised here (the origin may have
 	 * missed the first one), whatever its outcome; ACTIVATED alone with

@@ -304,6 +304,7 @@ void move_timers(uint64_t now, uint64_t *next)
 {
 	struct move *m, *n;
 
+	linger_timers(now, next);
 	if (pump_pending)
 		move_pump();
 	for (m = moves; m; m = n) {

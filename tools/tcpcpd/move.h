@@ -89,6 +89,10 @@ void finish_rollback(struct move *m);
 void rollback(struct move *m, int err, int phase, const char *why);
 void redirect(struct move *m);
 void commit(struct move *m);
+/* keeps committed endpoints isolated a while, then discards them */
+void linger_timers(uint64_t now, uint64_t *next);
+void linger_drop(const struct sockaddr_storage *local,
+		 const struct sockaddr_storage *remote);
 void commit_resend(struct move *m);
 void origin_discard(struct move *m);
 void commit_lost(struct move *m, struct pconn *pc);

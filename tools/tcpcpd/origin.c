@@ -210,24 +210,123 @@ static void send_commit(struct move *m)
 }
 
 /*
+ * After the commit the origin keeps its endpoint isolated for LINGER_MS
+ * more, then discards it.  Segments of the peer that the network still
+ * delivers here meanwhile (sent before the redirect and overtaken on the
+ * way by the gateway's answer, or held in a queue) are dropped by the
+ * isolation, where a discarded endpoint would leave them to this host's
+ * listener on the port, which answers them with a reset.  The endpoint is
+ * isolated since the dump: it transmits nothing, and closing it is silent.
+ */
+#define LINGER_MS 1000
+static struct lingering {
+	int fd;
+	uint64_t until;
+} * lq;
+static size_t lq_len, lq_cap;
+
+static void linger_end(int fd)
+{
+	int ret = tcpcp_discard(fd);
+
+	if (ret)
+		dlog(LOG_E, "discard after the commit: %s (closed isolated)",
+		     strerror(-ret));
+	close(fd);
+}
+
+static void linger_add(int fd)
+{
+	struct lingering *n;
+
+	if (lq_len == lq_cap) {
+		n = realloc(lq, (lq_cap ? 2 * lq_cap : 64) * sizeof(*lq));
+		if (!n) {
+			linger_end(fd);
+			return;
+		}
+		lq = n;
+		lq_cap = lq_cap ? 2 * lq_cap : 64;
+	}
+	lq[lq_len].fd = fd;
+	lq[lq_len++].until = now_ms() + LINGER_MS;
+}
+
+static bool same_addr(const struct sockaddr_storage *a,
+		      const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a,
+					 *y = (const void *)b;
+
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a,
+					  *y = (const void *)b;
+
+		return x->sin6_port == y->sin6_port &&
+		       !memcmp(&x->sin6_addr, &y->sin6_addr,
+			       sizeof(x->sin6_addr));
+	}
+	return false;
+}
+
+/*
+ * A connection coming back here while its old endpoint still lingers:
+ * discard that one now, or it would hold the tuple the new one needs.
+ */
+void linger_drop(const struct sockaddr_storage *local,
+		 const struct sockaddr_storage *remote)
+{
+	struct sockaddr_storage l, r;
+	socklen_t ll, rl;
+	size_t k;
+
+	for (k = 0; k < lq_len; k++) {
+		ll = rl = sizeof(l);
+		if (getsockname(lq[k].fd, (struct sockaddr *)&l, &ll) ||
+		    getpeername(lq[k].fd, (struct sockaddr *)&r, &rl) ||
+		    !same_addr(&l, local) || !same_addr(&r, remote))
+			continue;
+		linger_end(lq[k].fd);
+		memmove(lq + k, lq + k + 1, (lq_len - k - 1) * sizeof(*lq));
+		lq_len--;
+		return;
+	}
+}
+
+/* In deadline order (one LINGER_MS for all): discard the expired */
+void linger_timers(uint64_t now, uint64_t *next)
+{
+	size_t k = 0;
+
+	while (k < lq_len && (lq[k].until <= now || stopping))
+		linger_end(lq[k++].fd);
+	if (k) {
+		memmove(lq, lq + k, (lq_len - k) * sizeof(*lq));
+		lq_len -= k;
+	}
+	if (lq_len && lq[0].until < *next)
+		*next = lq[0].until;
+}
+
+/*
  * The destination promised (COMMITTED): from here on the origin never
  * transmits for the connection, and never takes it back.  Until then its
  * endpoint stayed isolated, silent, ready to roll back.
  */
 void origin_discard(struct move *m)
 {
-	int ret;
-
 	if (m->res.committed)
 		return;
 	m->res.committed = 1;
 	if (m->sock < 0)
 		return;
-	ret = tcpcp_discard(m->sock);
-	if (ret)
-		dlog(LOG_E, "move %.8s: discard: %s (the endpoint stays isolated)",
-		     m->ids, strerror(-ret));
-	close(m->sock);
+	linger_add(m->sock); /* discarded LINGER_MS later */
 	m->sock = -1;
 }
 
@@ -237,7 +336,8 @@ static bool rollback_after_commit(struct move *m, int err, const char *why)
 	if (m->res.committed || m->doubt || m->sock < 0)
 		return false;
 	m->commit_pc = NULL;
-	dlog(LOG_W, "move %.8s: %s: the destination did not activate; rolling back",
+	dlog(LOG_W,
+	     "move %.8s: %s: the destination did not activate; rolling back",
 	     m->ids, why);
 	rollback(m, err, PHASE_ACTIVATE, why);
 	return true;
@@ -264,8 +364,9 @@ void commit_lost(struct move *m, struct pconn *pc)
 		m->doubt = true;
 		return;
 	}
-	rollback_after_commit(m, ECONNABORTED,
-			      "destination lost before it promised to activate");
+	rollback_after_commit(
+		m, ECONNABORTED,
+		"destination lost before it promised to activate");
 }
 
 /* ACTIVATED after COMMIT */
@@ -273,12 +374,14 @@ void commit_answer(struct move *m, const struct tcpcpd_msg *msg)
 {
 	int err = msg->err > 0 ? msg->err : msg->err ? EPROTO : 0;
 
-	m->pc_quiet = true; /* the last answer: the connection can serve again */
+	m->pc_quiet =
+		true; /* the last answer: the connection can serve again */
 	if (!m->res.committed) {
 		/* no COMMITTED: the answer to a COMMIT sent again */
 		if (err == ECANCELED &&
-		    rollback_after_commit(m, ECANCELED,
-					  "destination discarded the endpoint unactivated"))
+		    rollback_after_commit(
+			    m, ECANCELED,
+			    "destination discarded the endpoint unactivated"))
 			return;
 		if (err == ENOENT &&
 		    rollback_after_commit(m, ENOENT,
@@ -312,16 +415,19 @@ void commit_resend(struct move *m)
 					  "destination never received COMMIT"))
 			return;
 		origin_discard(m);
-		origin_finish(m, ETIMEDOUT, PHASE_ACTIVATE,
-			      "committed, but the destination did not confirm activation");
+		origin_finish(
+			m, ETIMEDOUT, PHASE_ACTIVATE,
+			"committed, but the destination did not confirm activation");
 		return;
 	}
 	m->tries++;
-	dlog(LOG_W, "move %.8s: connecting to %s again to resend COMMIT (try %u)",
+	dlog(LOG_W,
+	     "move %.8s: connecting to %s again to resend COMMIT (try %u)",
 	     m->ids, m->dest, m->tries);
 	m->pc = peer_connect(&m->dest_ss, m->dest_sl, m);
 	backoff = m->tries < 5 ? 50U << m->tries : 1000;
-	commit_retry_at(m, m->pc ? (uint64_t)(m->commit_end - now_ms()) : backoff);
+	commit_retry_at(m,
+			m->pc ? (uint64_t)(m->commit_end - now_ms()) : backoff);
 }
 
 void commit(struct move *m)
@@ -377,7 +483,8 @@ static void redirect_gateway(struct move *m)
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	/* REDIR: address mode asks the destination's daemon (addr.c) */
-	int ret = addr_target(m, &ss, &sl) ? 0 : resolve(conf.gateway, &ss, &sl);
+	int ret = addr_target(m, &ss, &sl) ? 0 :
+					     resolve(conf.gateway, &ss, &sl);
 
 	if (ret) {
 		rollback(m, -ret, PHASE_REDIRECT, "gateway address is wrong");
@@ -498,8 +605,7 @@ static struct move *q_head, *q_tail;
 static struct dslot *dslots;
 bool pump_pending;
 
-static struct dslot *dslot_get(const struct sockaddr_storage *ss,
-			       socklen_t sl)
+static struct dslot *dslot_get(const struct sockaddr_storage *ss, socklen_t sl)
 {
 	struct dslot *d;
 
