@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # Install the Debian packages tcpcp needs to build and test, only when missing.
 # Idempotent; every make target that needs something calls this first.
+# With arguments it installs those packages instead (benchmarks that need
+# more than the tests, e.g. haproxy).
 set -eu
 
 PKGS="build-essential clang llvm libclang-rt-14-dev clang-format cppcheck
@@ -9,6 +11,7 @@ PKGS="build-essential clang llvm libclang-rt-14-dev clang-format cppcheck
  libssl-dev python3 kmod procps psmisc
  linux-source-6.12 qemu-system-x86 bc bison flex libelf-dev cpio xz-utils
  groff-base python3-docutils libnftables-dev"
+[ $# -gt 0 ] && PKGS="$*"
 
 missing=""
 for p in $PKGS; do

@@ -61,20 +61,33 @@ extern struct dconf dconf;
 struct dstats {
 	uint64_t accepted, asked, moved, move_failed, fallback, rejected,
 		script_restarts, script_timeouts, bad_answers;
+	/* sums for the averages printed with -v: microseconds */
+	uint64_t script_us, answered; /* asked -> answer read */
+	uint64_t phase_us[8]; /* tcpcpd's RESULT t_us, moves that succeeded */
 };
 extern struct dstats dstats;
 
 void dlog(int verbose_level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t now_ms(void);
+uint64_t now_us(void);
 
 /* script.c */
 enum answer_kind { ANS_NONE = 0, ANS_BACKEND, ANS_KEEP, ANS_REJECT };
 
 int script_fd(void); /* its stdout to poll, or -1 */
+/* Start the script unless it runs (not within 200 ms of the last start) */
+int script_ensure(void);
+/* When the script may start again (UINT64_MAX: it runs) */
+uint64_t script_restart_at(void);
+/* Until then the script is starting: deadlines count from there */
+uint64_t script_grace_until(void);
 int script_ask(uint64_t id, const struct sockaddr_storage *client,
 	       const struct sockaddr_storage *local, const uint8_t *prefix,
 	       size_t len);
+/* Requests wait for the pipe: poll this fd for POLLOUT (-1: none wait) */
+int script_out_fd(void);
+void script_flush(void);
 /* Read what the script said; calls answer(id, kind, backend) per line */
 typedef void (*answer_fn)(uint64_t id, enum answer_kind kind, int backend);
 int script_read(answer_fn answer);
@@ -86,6 +99,9 @@ size_t prefix_escape(const uint8_t *p, size_t len, char *out, size_t outlen);
 
 /* hand.c: each takes ownership of fd and finishes in its own thread */
 void hand_move(int fd, int backend);
+/* The daemon's connection to poll for RESULTs (-1: nothing in flight) */
+int hand_fd(void);
+void hand_read(void);
 void hand_fallback(int fd, const char *why);
 void hand_reject(int fd);
 int hand_wait_all(unsigned int timeout_ms);

@@ -7,6 +7,8 @@
  *   move      hand the socket to the local tcpcpd (MOVE over its UNIX
  *             socket) for the back end's daemon; a move that fails before
  *             its commit point leaves the connection here: fall back.
+ *             Without a thread: one connection to the daemon carries the
+ *             MOVEs and their RESULTs (hand_read, from the main loop).
  *   direct    dump (isolate), discard, re-create and activate with
  *             libtcpcp in this process, and run the back end's program on
  *             the new socket: dispatcher and back ends share a host.
@@ -126,6 +128,9 @@ static int move_tcpcpd(int fd, struct backend *b)
 	if (!ret && !res.err) {
 		dlog(2, "moved to %s (%s) in %u us", b->name, b->dest,
 		     res.t_us[PHASE_DONE]);
+		for (int i = 0; i <= PHASE_DONE && i < 8; i++)
+			__atomic_add_fetch(&dstats.phase_us[i], res.t_us[i],
+					   __ATOMIC_RELAXED);
 		return 1;
 	}
 	dlog(0, "move to %s (%s) failed in %s: %s%s%s", b->name, b->dest,
@@ -243,8 +248,193 @@ static void start(int fd, int kind, int backend)
 	pthread_attr_destroy(&a);
 }
 
+/*
+ * Moves through tcpcpd without a thread: MOVE requests go out on one
+ * connection to the daemon, many at a time, and their RESULTs come back
+ * in any order (matched by request id) to the main loop (hand_read).  A
+ * MOVE that cannot be sent so falls back to a thread of its own.
+ */
+#define PEND_CAP 16384 /* > max_conns: a slot per request in flight */
+
+static struct pend {
+	int fd; /* -1: free */
+	int backend;
+	uint32_t req;
+} pend[PEND_CAP];
+static int ctl = -1;
+static uint32_t next_req = 1;
+static unsigned int npend;
+
+static void pend_init(void)
+{
+	static bool done;
+
+	if (done)
+		return;
+	for (int i = 0; i < PEND_CAP; i++)
+		pend[i].fd = -1;
+	done = true;
+}
+
+/* The outcome of one move: as job_thread, in the main thread */
+static void move_done(struct pend *p, int ret, const struct lmsg_result *res)
+{
+	struct backend *b = &dconf.be[p->backend];
+	int fd = p->fd, r;
+
+	p->fd = -1;
+	npend--;
+	__atomic_sub_fetch(&b->inflight, 1, __ATOMIC_RELAXED);
+	if (!ret && !res->err) {
+		dlog(2, "moved to %s (%s) in %u us", b->name, b->dest,
+		     res->t_us[PHASE_DONE]);
+		for (int i = 0; i <= PHASE_DONE && i < 8; i++)
+			dstats.phase_us[i] += res->t_us[i];
+		__atomic_add_fetch(&b->moved, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&dstats.moved, 1, __ATOMIC_RELAXED);
+		close(fd);
+		return;
+	}
+	dlog(0, "move to %s (%s) failed in %s: %s%s%s", b->name, b->dest,
+	     ret ? "request" : ctl_phase_name(res->phase),
+	     strerror(ret ? -ret : res->err), ret ? "" : ": ",
+	     ret ? "" : res->msg);
+	r = !ret && res->committed ? -1 : 0;
+	__atomic_add_fetch(&b->failed, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&dstats.move_failed, 1, __ATOMIC_RELAXED);
+	if (r < 0) {
+		close(fd); /* past the commit point: not ours any more */
+		return;
+	}
+	__atomic_add_fetch(&dstats.fallback, 1, __ATOMIC_RELAXED);
+	start(fd, J_FALLBACK, -1);
+}
+
+/* The daemon's connection is gone: what it did not answer falls back */
+static void ctl_lost(int err)
+{
+	struct lmsg_result none = { 0 };
+
+	if (ctl >= 0)
+		close(ctl);
+	ctl = -1;
+	for (int i = 0; i < PEND_CAP && npend; i++)
+		if (pend[i].fd >= 0)
+			move_done(&pend[i], err, &none);
+}
+
+int hand_fd(void)
+{
+	return npend ? ctl : -1;
+}
+
+void hand_read(void)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct lmsg_result res;
+
+	while (ctl >= 0) {
+		struct iovec iov = { .iov_base = &res, .iov_len = sizeof(res) };
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
+				     .msg_control = u.buf,
+				     .msg_controllen = sizeof(u.buf) };
+		struct pend *p;
+		ssize_t n = recvmsg(ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			ctl_lost(n ? -errno : -ECONNRESET);
+			return;
+		}
+		if ((size_t)n != sizeof(res) ||
+		    res.h.magic != TCPCPD_LOCAL_MAGIC ||
+		    res.h.type != LMSG_RESULT) {
+			ctl_lost(-EBADMSG);
+			return;
+		}
+		p = &pend[res.h.req % PEND_CAP];
+		if (p->fd < 0 || p->req != res.h.req) {
+			dlog(0,
+			     "tcpcpd answered request %u, which is not pending",
+			     res.h.req);
+			continue;
+		}
+		move_done(p, 0, &res);
+	}
+}
+
+/* 0: sent, the main loop gets the RESULT; < 0: not sent, fd still ours */
+static int move_async(int fd, int backend)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct lmsg_move mv;
+	struct iovec iov = { .iov_base = &mv, .iov_len = sizeof(mv) };
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	struct pend *p;
+
+	pend_init();
+	if (npend >= PEND_CAP / 2)
+		return -EBUSY;
+	if (ctl < 0) {
+		ctl = ctl_connect(dconf.tcpcpd_sock);
+		if (ctl < 0) {
+			int e = ctl;
+
+			ctl = -1;
+			return e;
+		}
+	}
+	/* a free slot: requests are numbered, never 0 */
+	do {
+		if (!++next_req)
+			next_req = 1;
+		p = &pend[next_req % PEND_CAP];
+	} while (p->fd >= 0);
+	memset(&mv, 0, sizeof(mv));
+	mv.h.magic = TCPCPD_LOCAL_MAGIC;
+	mv.h.type = LMSG_MOVE;
+	mv.h.version = TCPCPD_LOCAL_VERSION;
+	mv.h.len = sizeof(mv);
+	mv.h.req = next_req;
+	snprintf(mv.dest, sizeof(mv.dest), "%s", dconf.be[backend].dest);
+	mv.timeout_ms = dconf.move_timeout_ms;
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		int e = -errno;
+
+		if (e != -EAGAIN)
+			ctl_lost(e); /* the others fall back; fd is ours */
+		return e;
+	}
+	p->fd = fd;
+	p->backend = backend;
+	p->req = next_req;
+	npend++;
+	__atomic_add_fetch(&dconf.be[backend].inflight, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 void hand_move(int fd, int backend)
 {
+	if (!dconf.direct && !move_async(fd, backend))
+		return;
 	start(fd, J_MOVE, backend);
 }
 
@@ -266,6 +456,15 @@ int hand_wait_all(unsigned int timeout_ms)
 	uint64_t end = now_ms() + timeout_ms;
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 
+	/* moves in flight first: their fallbacks are threads too */
+	while (npend && ctl >= 0) {
+		struct pollfd p = { .fd = ctl, .events = POLLIN };
+
+		if (now_ms() >= end)
+			return -ETIMEDOUT;
+		if (poll(&p, 1, (int)(end - now_ms())) > 0)
+			hand_read();
+	}
 	while (__atomic_load_n(&running, __ATOMIC_ACQUIRE)) {
 		if (now_ms() >= end)
 			return -ETIMEDOUT;

@@ -43,7 +43,7 @@ struct conn {
 	enum cstate state;
 	uint64_t id;
 	unsigned int gen; /* script_gen() when asked */
-	uint64_t deadline;
+	uint64_t deadline, asked_us;
 	size_t seen;
 	struct sockaddr_storage client, local;
 };
@@ -52,6 +52,14 @@ static struct conn *conns;
 static unsigned int nconns;
 static uint8_t *peekbuf;
 static uint64_t next_id;
+
+uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
 
 uint64_t now_ms(void)
 {
@@ -92,6 +100,20 @@ static void print_stats(void)
 		s->accepted, s->asked, s->moved, s->move_failed, s->fallback,
 		s->rejected, s->script_restarts, s->script_timeouts,
 		s->bad_answers);
+	if (dconf.verbose && (s->answered || s->moved)) {
+		uint64_t n = s->moved ? s->moved : 1;
+
+		/* tcpcpd's phases end at t_us[phase] after the move started */
+		fprintf(stderr,
+			"tcpcp-dispatch: averages: script %" PRIu64
+			" us; move: dump %" PRIu64 " connect %" PRIu64
+			" prepare %" PRIu64 " redirect %" PRIu64
+			" commit %" PRIu64 " done %" PRIu64 " us\n",
+			s->answered ? s->script_us / s->answered : 0,
+			s->phase_us[1] / n, s->phase_us[2] / n,
+			s->phase_us[3] / n, s->phase_us[4] / n,
+			s->phase_us[5] / n, s->phase_us[7] / n);
+	}
 	for (int i = 0; i < dconf.nbackends; i++)
 		fprintf(stderr,
 			"tcpcp-dispatch: backend %s: moved=%" PRIu64
@@ -128,8 +150,12 @@ static void conn_ask(unsigned int i)
 		return;
 	}
 	c->state = C_ASKED;
+	c->asked_us = now_us();
 	c->gen = script_gen();
-	c->deadline = now_ms() + dconf.script_timeout_ms;
+	c->deadline = now_ms();
+	if (script_grace_until() > c->deadline)
+		c->deadline = script_grace_until(); /* it is still starting */
+	c->deadline += dconf.script_timeout_ms;
 }
 
 static bool has_delim(const uint8_t *p, size_t n)
@@ -190,6 +216,8 @@ static void answer(uint64_t id, enum answer_kind kind, int be)
 
 		if (c->state != C_ASKED || c->id != id)
 			continue;
+		dstats.script_us += now_us() - c->asked_us;
+		dstats.answered++;
 		conn_drop(i);
 		setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
 		switch (kind) {
@@ -264,7 +292,7 @@ static void on_deadline(uint64_t now)
 
 static int loop(int lfd, int sfd)
 {
-	struct pollfd *p = calloc(dconf.max_conns + 3, sizeof(*p));
+	struct pollfd *p = calloc(dconf.max_conns + 5, sizeof(*p));
 
 	if (!p)
 		return 1;
@@ -276,11 +304,20 @@ static int loop(int lfd, int sfd)
 		for (unsigned int i = 0; i < nconns; i++)
 			if (conns[i].deadline < next)
 				next = conns[i].deadline;
+		/* a script that ended starts again as soon as it may */
+		if (script_restart_at() <= now)
+			script_ensure();
+		else if (script_restart_at() < next)
+			next = script_restart_at();
+		sc = script_fd();
 		p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = nconns < dconf.max_conns ? lfd :
 									   -1,
 					  .events = POLLIN };
 		p[n++] = (struct pollfd){ .fd = sc, .events = POLLIN };
+		p[n++] = (struct pollfd){ .fd = script_out_fd(),
+					  .events = POLLOUT };
+		p[n++] = (struct pollfd){ .fd = hand_fd(), .events = POLLIN };
 		first = n;
 		for (unsigned int i = 0; i < nconns; i++)
 			p[n++] = (struct pollfd){
@@ -303,9 +340,12 @@ static int loop(int lfd, int sfd)
 					break;
 			}
 		}
-		if (r > 0 && sc >= 0 && p[2].revents) {
+		if (r > 0 && p[3].fd >= 0 && p[3].revents)
+			script_flush();
+		if (r > 0 && p[4].fd >= 0 && p[4].revents)
+			hand_read();
+		if (r > 0 && sc >= 0 && p[2].revents)
 			script_read(answer);
-		}
 		/* connections by fd, from the end: conn_drop moves the last */
 		for (unsigned int k = n; r > 0 && k-- > first;) {
 			unsigned int i = k - first;
@@ -597,6 +637,11 @@ int main(int argc, char **argv)
 			dconf.listen, strerror(lfd < 0 ? -lfd : errno));
 		return 1;
 	}
+	/* now, so that the first request does not wait for it to start */
+	ret = script_ensure();
+	if (ret)
+		fprintf(stderr, "tcpcp-dispatch: cannot start %s: %s\n",
+			dconf.script[0], strerror(-ret));
 	fprintf(stderr, "tcpcp-dispatch: listening on %s, %d back ends, %s\n",
 		dconf.listen, dconf.nbackends,
 		dconf.direct ? "direct" : "through tcpcpd");

@@ -8,10 +8,13 @@
  *   ID NAME | ID keep | ID reject
  *
  * PREFIX is the opening of the request with every byte outside '!'..'~'
- * and '%' written as %XX; "-" is the empty prefix.  A script that is not
- * running is started on the next request (not more often than every
- * RESTART_MS); one that crashes, closes its stdout or stalls is killed and
- * its pending requests fall back (main.c).
+ * and '%' written as %XX; "-" is the empty prefix.  The script is started
+ * at once, and again after it ended (not more often than every RESTART_MS,
+ * doubled up to RESTART_MAX_MS while it keeps ending within its first
+ * second); one that crashes, closes its stdout or stalls is killed and its
+ * pending requests fall back (main.c).  A script that has not answered
+ * yet is starting: up to STARTUP_MS of that does not count against the
+ * requests asked meanwhile.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,19 +30,36 @@
 #include "dispatch.h"
 
 #define RESTART_MS 200
+#define RESTART_MAX_MS 5000
+#define STARTUP_MS 5000
 #define LINE_MAX_LEN 1024
 
 static pid_t pid = -1;
 static int to_fd = -1, from_fd = -1;
 static uint64_t started_ms;
-static bool ever_started;
+static bool ever_started, answered;
+static unsigned int restart_ms = RESTART_MS;
 static unsigned int gen;
 static char inbuf[LINE_MAX_LEN];
 static size_t inlen;
+/* requests the pipe did not take yet (a burst of connections) */
+#define OUTQ_MAX (4U << 20)
+static char *outq;
+static size_t outq_len, outq_cap;
 
 int script_fd(void)
 {
 	return from_fd;
+}
+
+/* A script that ends: the next start waits longer if it died young */
+static void script_ended(void)
+{
+	if (now_ms() - started_ms < 1000)
+		restart_ms = restart_ms * 2 < RESTART_MAX_MS ? restart_ms * 2 :
+							       RESTART_MAX_MS;
+	else
+		restart_ms = RESTART_MS;
 }
 
 void script_reap(void)
@@ -54,6 +74,7 @@ void script_reap(void)
 		dlog(0, "dispatch script (pid %d) %s %d", p,
 		     WIFSIGNALED(st) ? "killed by signal" : "exited with",
 		     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+		script_ended();
 		pid = -1;
 	}
 }
@@ -61,6 +82,19 @@ void script_reap(void)
 unsigned int script_gen(void)
 {
 	return gen;
+}
+
+uint64_t script_restart_at(void)
+{
+	/* the old one's answers are read to the end first */
+	if (pid > 0 || from_fd >= 0 || !dconf.script)
+		return UINT64_MAX;
+	return ever_started ? started_ms + restart_ms : 0;
+}
+
+uint64_t script_grace_until(void)
+{
+	return answered ? 0 : started_ms + STARTUP_MS;
 }
 
 void script_kill(const char *why)
@@ -71,6 +105,7 @@ void script_kill(const char *why)
 	if (pid > 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		script_ended();
 	}
 	pid = -1;
 	if (to_fd >= 0)
@@ -79,6 +114,7 @@ void script_kill(const char *why)
 		close(from_fd);
 	to_fd = from_fd = -1;
 	inlen = 0;
+	outq_len = 0;
 	gen++; /* what the old one was asked will never be answered */
 }
 
@@ -87,7 +123,7 @@ static int script_start(void)
 	int in[2], out[2];
 	uint64_t now = now_ms();
 
-	if (ever_started && now - started_ms < RESTART_MS)
+	if (!dconf.script || (ever_started && now - started_ms < restart_ms))
 		return -EAGAIN;
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return -errno;
@@ -100,6 +136,7 @@ static int script_start(void)
 		__atomic_add_fetch(&dstats.script_restarts, 1,
 				   __ATOMIC_RELAXED);
 	ever_started = true;
+	answered = false;
 	started_ms = now;
 	pid = fork();
 	if (pid == 0) {
@@ -126,6 +163,7 @@ static int script_start(void)
 	}
 	to_fd = in[1];
 	from_fd = out[0];
+	fcntl(to_fd, F_SETPIPE_SZ, 1 << 20); /* the default limit; may fail */
 	fcntl(to_fd, F_SETFL, O_NONBLOCK);
 	fcntl(from_fd, F_SETFL, O_NONBLOCK);
 	inlen = 0;
@@ -175,6 +213,15 @@ static void addr_str(const struct sockaddr_storage *ss, char *a, size_t alen,
 	}
 }
 
+int script_ensure(void)
+{
+	if (pid > 0 && to_fd >= 0)
+		return 0;
+	if (to_fd >= 0)
+		script_kill("ended");
+	return script_start();
+}
+
 int script_ask(uint64_t id, const struct sockaddr_storage *client,
 	       const struct sockaddr_storage *local, const uint8_t *prefix,
 	       size_t len)
@@ -189,14 +236,10 @@ int script_ask(uint64_t id, const struct sockaddr_storage *client,
 
 	if (!line)
 		return -ENOMEM;
-	if (pid < 0 || to_fd < 0) {
-		if (to_fd >= 0)
-			script_kill("ended");
-		ret = script_start();
-		if (ret) {
-			free(line);
-			return ret;
-		}
+	ret = script_ensure();
+	if (ret) {
+		free(line);
+		return ret;
 	}
 	addr_str(client, ca, sizeof(ca), &cp);
 	addr_str(local, la, sizeof(la), &lp);
@@ -212,17 +255,67 @@ int script_ask(uint64_t id, const struct sockaddr_storage *client,
 			__atomic_load_n(&b->moved, __ATOMIC_RELAXED));
 	}
 	line[o++] = '\n';
-	/* a line fits the pipe unless the script stalls: then it is stuck */
-	n = write(to_fd, line, o);
-	ret = n == (ssize_t)o ? 0 : n < 0 && errno != EAGAIN ? -errno : -EAGAIN;
+	n = 0;
+	if (!outq_len) {
+		n = write(to_fd, line, o);
+		if (n < 0 && errno != EAGAIN) {
+			free(line);
+			script_kill("its input is closed");
+			return -EPIPE;
+		}
+		n = n < 0 ? 0 : n;
+	}
+	/* what the pipe did not take waits for POLLOUT (script_flush) */
+	ret = 0;
+	if ((size_t)n < o) {
+		size_t rest = o - (size_t)n;
+
+		if (outq_len + rest > OUTQ_MAX) {
+			ret = -EAGAIN;
+		} else if (outq_len + rest > outq_cap) {
+			size_t ncap = (outq_len + rest) * 2;
+			char *q = realloc(outq, ncap);
+
+			if (q) {
+				outq = q;
+				outq_cap = ncap;
+			} else {
+				ret = -ENOMEM;
+			}
+		}
+		if (!ret) {
+			memcpy(outq + outq_len, line + n, rest);
+			outq_len += rest;
+		}
+	}
 	free(line);
 	if (ret) {
-		script_kill(ret == -EAGAIN ? "does not read its input" :
-					     "its input is closed");
+		script_kill("does not read its input");
 		return ret;
 	}
 	__atomic_add_fetch(&dstats.asked, 1, __ATOMIC_RELAXED);
 	return 0;
+}
+
+int script_out_fd(void)
+{
+	return outq_len ? to_fd : -1;
+}
+
+void script_flush(void)
+{
+	ssize_t n;
+
+	while (outq_len) {
+		n = write(to_fd, outq, outq_len);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				script_kill("its input is closed");
+			return;
+		}
+		memmove(outq, outq + n, outq_len - (size_t)n);
+		outq_len -= (size_t)n;
+	}
 }
 
 static void parse_line(char *l, answer_fn answer)
@@ -230,6 +323,7 @@ static void parse_line(char *l, answer_fn answer)
 	char *end, *w;
 	uint64_t id;
 
+	answered = true;
 	errno = 0;
 	id = strtoull(l, &end, 10);
 	if (errno || end == l || *end != ' ') {

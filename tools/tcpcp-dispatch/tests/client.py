@@ -9,6 +9,9 @@
       (0: closed without an answer)
   client.py raw ADDR PORT N           N connections of the line protocol;
       prints the back end each went to (all must agree per connection)
+  client.py post ADDR PORT HOST PATH EXPECT SIZE N   N connections that
+      open with a POST of SIZE bytes: the body still streams in while the
+      dispatcher decides on the head and moves the connection
 Prints one line per check; exit 0 all good, 1 otherwise."""
 import hashlib
 import http.client
@@ -86,12 +89,23 @@ def do_raw(addr, port, n):
         print("backend", "".join(names))
 
 
+def do_post(addr, port, host, path, expect, size, n):
+    for i in range(int(n)):
+        c = http.client.HTTPConnection(addr, port, timeout=20)
+        one(c, "POST", host, path, 1000, expect,
+            random.Random(i).randbytes(int(size)))
+        one(c, "GET", host, path, 64, expect)
+        c.close()
+
+
 mode, addr, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
 try:
     if mode == "http":
         do_http(addr, port, sys.argv[4:])
     elif mode == "status":
         do_status(addr, port, *sys.argv[4:])
+    elif mode == "post":
+        do_post(addr, port, *sys.argv[4:])
     elif mode == "raw":
         do_raw(addr, port, int(sys.argv[4]))
 except (OSError, http.client.HTTPException, ValueError) as e:
