@@ -9,6 +9,7 @@
 #include "kselftest_harness.h"
 #include "tcpcp.h"
 #include "tcpcp_util.h"
+#include "tcpcp_api_util.h"
 
 FIXTURE(cross) {
 	int c, s;
@@ -53,63 +54,14 @@ FIXTURE_TEARDOWN(cross)
 	close(self->s);
 }
 
-/* Dump s with one backend, create with the other, activate */
-static int move_via(int s, int from, int to, int *d)
-{
-	char why[160] = "";
-	void *ici = NULL;
-	size_t len = 0;
-	int ret;
-
-	ret = tcpcp_set_backend(from);
-	if (!ret)
-		ret = tcpcp_dump(s, 0, &ici, &len);
-	if (!ret)
-		ret = tcpcp_ici_check(ici, len, why, sizeof(why));
-	if (ret) {
-		fprintf(stderr, "# dump/check: %s %s\n", strerror(-ret), why);
-		free(ici);
-		return ret;
-	}
-	ret = tcpcp_discard(s);
-	if (!ret)
-		ret = tcpcp_set_backend(to);
-	if (!ret)
-		ret = tcpcp_create_ex(ici, len, -1, 0, NULL);
-	if (ret < 0) {
-		fprintf(stderr, "# create failed (%s), the ICI:\n",
-			strerror(-ret));
-		tcpcp_ici_print(ici, len, stderr, 0);
-	}
-	free(ici);
-	if (ret < 0)
-		return ret;
-	*d = ret;
-	return tcpcp_activate_ex(*d);
-}
-
-static void stream_check(struct __test_metadata *_metadata, int a, int b)
-{
-	char out[5000], in[5000];
-
-	for (size_t i = 0; i < sizeof(out); i++)
-		out[i] = (char)(i * 7 + 3);
-	ASSERT_EQ((ssize_t)sizeof(out), write(a, out, sizeof(out)));
-	ASSERT_EQ(0, vm_read_all(b, in, sizeof(in), 3000));
-	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
-	ASSERT_EQ((ssize_t)sizeof(out), write(b, out, sizeof(out)));
-	ASSERT_EQ(0, vm_read_all(a, in, sizeof(in), 3000));
-	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
-}
-
 static void idle(struct __test_metadata *_metadata, int c, int s, int from,
 		 int to)
 {
 	int d = -1, ret;
 
-	ret = move_via(s, from, to, &d);
+	ret = vm_move_via(s, from, to, &d);
 	ASSERT_EQ(0, ret) TH_LOG("move: %s", strerror(-ret));
-	stream_check(_metadata, c, d);
+	vm_stream_check(_metadata, c, d);
 	close(d);
 }
 
@@ -123,13 +75,13 @@ static void busy(struct __test_metadata *_metadata, int c, int s, int from,
 	ASSERT_EQ(6, write(c, "to-srv", 6));
 	ASSERT_EQ(6, write(s, "to-cli", 6));
 	usleep(20000);
-	ret = move_via(s, from, to, &d);
+	ret = vm_move_via(s, from, to, &d);
 	ASSERT_EQ(0, ret) TH_LOG("move: %s", strerror(-ret));
 	ASSERT_EQ(0, vm_read_all(d, buf, 6, 2000));
 	EXPECT_EQ(0, memcmp(buf, "to-srv", 6));
 	ASSERT_EQ(0, vm_read_all(c, buf, 6, 2000));
 	EXPECT_EQ(0, memcmp(buf, "to-cli", 6));
-	stream_check(_metadata, c, d);
+	vm_stream_check(_metadata, c, d);
 	close(d);
 }
 
@@ -142,7 +94,7 @@ static void close_wait(struct __test_metadata *_metadata, int c, int s,
 	ASSERT_EQ(4, write(c, "last", 4));
 	ASSERT_EQ(0, shutdown(c, SHUT_WR));
 	usleep(20000);
-	ret = move_via(s, from, to, &d);
+	ret = vm_move_via(s, from, to, &d);
 	ASSERT_EQ(0, ret) TH_LOG("move: %s", strerror(-ret));
 	ASSERT_EQ(0, vm_read_all(d, buf, 4, 2000));
 	EXPECT_EQ(0, memcmp(buf, "last", 4));

@@ -8,6 +8,7 @@
 #include "kselftest_harness.h"
 #include "tcpcp.h"
 #include "tcpcp_util.h"
+#include "tcpcp_api_util.h"
 
 FIXTURE(native) {
 	int c, s;
@@ -44,50 +45,6 @@ FIXTURE_TEARDOWN(native)
 	close(self->s);
 }
 
-/* Dump s with one backend, create with another, activate */
-static int move_via(int s, int from, int to, int *d)
-{
-	char why[160] = "";
-	void *ici = NULL;
-	size_t len = 0;
-	int ret;
-
-	ret = tcpcp_set_backend(from);
-	if (!ret)
-		ret = tcpcp_dump(s, 0, &ici, &len);
-	if (!ret)
-		ret = tcpcp_ici_check(ici, len, why, sizeof(why));
-	if (ret) {
-		fprintf(stderr, "dump/check: %s %s\n", strerror(-ret), why);
-		free(ici);
-		return ret;
-	}
-	ret = tcpcp_discard(s);
-	if (!ret)
-		ret = tcpcp_set_backend(to);
-	if (!ret)
-		ret = tcpcp_create_ex(ici, len, -1, 0, NULL);
-	free(ici);
-	if (ret < 0)
-		return ret;
-	*d = ret;
-	return tcpcp_activate_ex(*d);
-}
-
-static void stream_check(struct __test_metadata *_metadata, int a, int b)
-{
-	char out[5000], in[5000];
-
-	for (size_t i = 0; i < sizeof(out); i++)
-		out[i] = (char)(i * 13 + 5);
-	ASSERT_EQ((ssize_t)sizeof(out), write(a, out, sizeof(out)));
-	ASSERT_EQ(0, vm_read_all(b, in, sizeof(in), 3000));
-	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
-	ASSERT_EQ((ssize_t)sizeof(out), write(b, out, sizeof(out)));
-	ASSERT_EQ(0, vm_read_all(a, in, sizeof(in), 3000));
-	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
-}
-
 TEST_F(native, move_through_the_api)
 {
 	char buf[4];
@@ -95,12 +52,12 @@ TEST_F(native, move_through_the_api)
 
 	ASSERT_EQ(4, write(self->c, "abcd", 4));
 	usleep(20000);
-	ASSERT_EQ(0, move_via(self->s, TCPCP_BACKEND_NATIVE,
+	ASSERT_EQ(0, vm_move_via(self->s, TCPCP_BACKEND_NATIVE,
 			      TCPCP_BACKEND_NATIVE, &d));
 	EXPECT_EQ(TCPCP_BACKEND_NATIVE, tcpcp_backend());
 	ASSERT_EQ(0, vm_read_all(d, buf, 4, 2000));
 	EXPECT_EQ(0, memcmp(buf, "abcd", 4));
-	stream_check(_metadata, self->c, d);
+	vm_stream_check(_metadata, self->c, d);
 	close(d);
 }
 
@@ -112,7 +69,7 @@ TEST_F(native, close_wait)
 	ASSERT_EQ(4, write(self->c, "last", 4));
 	ASSERT_EQ(0, shutdown(self->c, SHUT_WR));
 	usleep(20000);
-	ASSERT_EQ(0, move_via(self->s, TCPCP_BACKEND_NATIVE,
+	ASSERT_EQ(0, vm_move_via(self->s, TCPCP_BACKEND_NATIVE,
 			      TCPCP_BACKEND_NATIVE, &d));
 	ASSERT_EQ(0, vm_read_all(d, buf, 4, 2000));
 	EXPECT_EQ(0, memcmp(buf, "last", 4));
@@ -156,10 +113,10 @@ TEST_F(native, repair_to_native)
 {
 	int d = -1, ret;
 
-	ret = move_via(self->s, TCPCP_BACKEND_REPAIR, TCPCP_BACKEND_NATIVE,
+	ret = vm_move_via(self->s, TCPCP_BACKEND_REPAIR, TCPCP_BACKEND_NATIVE,
 		       &d);
 	ASSERT_EQ(0, ret) TH_LOG("move: %s", strerror(-ret));
-	stream_check(_metadata, self->c, d);
+	vm_stream_check(_metadata, self->c, d);
 	close(d);
 }
 
