@@ -26,7 +26,7 @@ vm-check-debug: kernel-debug vm-deps
 	O=$(O) TCPCP_VM_KERNEL=$(KBUILD_DEBUG)/arch/x86/boot/bzImage \
 		TCPCP_VM_MEM=2G TCPCP_VM_RESULTS=$(O)/vm-results-debug \
 		TCPCP_VM_TIMEOUT_SCALE=3 \
-		TCPCP_VM_APPEND="TCPCP_FUZZ_ITERS=20000 $(TCPCP_VM_APPEND)" $(VM_RUN)
+		TCPCP_VM_APPEND="TCPCP_FUZZ_ITERS=20000 TCPCP_VM_DEBUG=1 $(TCPCP_VM_APPEND)" $(VM_RUN)
 
 # Native vs repair backend in the VM (a measurement, not in make check).
 # Without ACPI the guest cannot calibrate its TSC and falls back to a
