@@ -4,6 +4,16 @@
  * sockets (MOVE), applications register for moved sockets (REGISTER) and
  * anyone allowed asks for counters (STATUS).  Only root and members of the
  * configured group are served (SO_PEERCRED, SO_PEERGROUPS).
+ *
+ * What the daemon sends a client (RESULT, STATUS, DELIVER) goes through a
+ * per-client output queue: sent at once while the client's socket has
+ * room, otherwise kept, with a duplicate of the socket a DELIVER carries,
+ * and sent in order on EPOLLOUT.  While LOCAL_OQ_PAUSE messages wait, the
+ * daemon reads no more requests from that client.  A RESULT or STATUS
+ * that would take the queue past LOCAL_OQ_MAX messages or LOCAL_OQ_BYTES
+ * disconnects the client.  An application with a full queue receives no
+ * DELIVER (another one or the handler does, or PREPARE is refused) unless
+ * there is no handler: then a committed socket goes past the limit.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,24 +28,71 @@
 
 #include "tcpcpd.h"
 
+#ifndef LOCAL_OQ_MAX
+#define LOCAL_OQ_MAX 8192 /* messages queued for one client */
+#endif
+#ifndef LOCAL_OQ_BYTES
+#define LOCAL_OQ_BYTES (16U << 20) /* bytes queued for one client */
+#endif
+#ifndef LOCAL_OQ_PAUSE
+#define LOCAL_OQ_PAUSE 256 /* queued messages: stop reading requests */
+#endif
+
+/* A message not yet taken by the client's socket */
+struct omsg {
+	struct omsg *next;
+	int fd; /* our duplicate of the socket it passes, or -1 */
+	size_t len;
+	uint8_t data[];
+};
+
 struct lconn {
 	struct ev ev;
 	struct lconn *next, *prev;
 	bool registered;
 	bool refused; /* no permission: answer EPERM once, close */
+	bool dead; /* shut down: closed at its next event */
 	uint16_t port;
 	pid_t pid;
 	uid_t uid;
+	struct omsg *oq, **oq_tail; /* output queue, oldest first */
+	unsigned int oq_n;
+	size_t oq_bytes;
+	uint32_t events; /* asked of epoll */
 };
 
 static struct ev listen_ev = { .fd = -1 };
 static struct lconn *lconns;
 static bool created_socket;
 
+static void oq_pop(struct lconn *lc)
+{
+	struct omsg *o = lc->oq;
+
+	lc->oq = o->next;
+	if (!lc->oq)
+		lc->oq_tail = &lc->oq;
+	lc->oq_n--;
+	lc->oq_bytes -= o->len;
+	if (o->fd >= 0)
+		close(o->fd);
+	free(o);
+}
+
 static void lc_close(struct lconn *lc)
 {
+	unsigned int n = lc->oq_n, fds = 0;
+
 	ev_del(&lc->ev);
 	close(lc->ev.fd);
+	while (lc->oq) {
+		fds += lc->oq->fd >= 0;
+		oq_pop(lc);
+	}
+	if (n)
+		dlog(LOG_W,
+		     "local client pid %d: closed with %u message(s) unsent, %u of them moved socket(s), now closed",
+		     (int)lc->pid, n, fds);
 	if (lc->prev)
 		lc->prev->next = lc->next;
 	else
@@ -74,6 +131,103 @@ static int send_msg(int fd, const void *msg, size_t len, int pass_fd)
 	return 0;
 }
 
+/* Close at the next event: the shutdown wakes epoll (EPOLLHUP) */
+static void lc_kill(struct lconn *lc, const char *why)
+{
+	if (lc->dead)
+		return;
+	lc->dead = true;
+	dlog(LOG_W, "local client pid %d: %s; disconnecting it", (int)lc->pid,
+	     why);
+	shutdown(lc->ev.fd, SHUT_RDWR);
+}
+
+/* Read requests unless too much waits; write while something waits */
+static void lc_events(struct lconn *lc)
+{
+	uint32_t want = (lc->oq_n < LOCAL_OQ_PAUSE ? EPOLLIN : 0) |
+			(lc->oq ? EPOLLOUT : 0);
+
+	if (want == lc->events || lc->dead)
+		return;
+	if (ev_mod(&lc->ev, want))
+		lc_kill(lc, "epoll failed");
+	else
+		lc->events = want;
+}
+
+static bool oq_full(const struct lconn *lc, size_t len)
+{
+	return lc->oq_n >= LOCAL_OQ_MAX || lc->oq_bytes + len > LOCAL_OQ_BYTES;
+}
+
+/*
+ * Send msg (and pass_fd) now or queue it behind the others.  0 or -errno:
+ * -ENOBUFS when the queue is full, -EMFILE and such when pass_fd cannot
+ * be duplicated, -ECONNRESET when the client is gone or going.  pass_fd
+ * stays the caller's.
+ */
+static int lc_send(struct lconn *lc, const void *msg, size_t len, int pass_fd,
+		   bool force)
+{
+	struct omsg *o;
+	int ret;
+
+	if (lc->dead)
+		return -ECONNRESET;
+	if (!lc->oq) {
+		ret = send_msg(lc->ev.fd, msg, len, pass_fd);
+		if (!ret)
+			return 0;
+		if (ret != -EAGAIN && ret != -ENOBUFS && ret != -ENOMEM) {
+			lc_kill(lc, strerror(-ret));
+			return -ECONNRESET;
+		}
+	}
+	if (oq_full(lc, len) && !force)
+		return -ENOBUFS;
+	o = malloc(sizeof(*o) + len);
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->len = len;
+	o->fd = -1;
+	memcpy(o->data, msg, len);
+	if (pass_fd >= 0) {
+		o->fd = fcntl(pass_fd, F_DUPFD_CLOEXEC, 0);
+		if (o->fd < 0) {
+			ret = -errno;
+			free(o);
+			return ret;
+		}
+	}
+	*lc->oq_tail = o;
+	lc->oq_tail = &o->next;
+	lc->oq_n++;
+	lc->oq_bytes += len;
+	lc_events(lc);
+	return 0;
+}
+
+/* EPOLLOUT: send what waits, in order */
+static void lc_flush(struct lconn *lc)
+{
+	int ret;
+
+	while (lc->oq && !lc->dead) {
+		ret = send_msg(lc->ev.fd, lc->oq->data, lc->oq->len,
+			       lc->oq->fd);
+		if (ret == -EAGAIN || ret == -ENOBUFS || ret == -ENOMEM)
+			break;
+		if (ret) {
+			lc_kill(lc, strerror(-ret));
+			return;
+		}
+		oq_pop(lc);
+	}
+	lc_events(lc);
+}
+
 static void hdr_init(struct lmsg_hdr *h, int type, size_t len, uint32_t req)
 {
 	h->magic = TCPCPD_LOCAL_MAGIC;
@@ -91,10 +245,11 @@ void local_result(struct lconn *lc, uint32_t req, const struct lmsg_result *res)
 	if (!lc)
 		return;
 	hdr_init(&r.h, LMSG_RESULT, sizeof(r), req);
-	ret = send_msg(lc->ev.fd, &r, sizeof(r), -1);
-	if (ret)
-		dlog(LOG_W, "local client pid %d: result not sent: %s",
-		     (int)lc->pid, strerror(-ret));
+	ret = lc_send(lc, &r, sizeof(r), -1, false);
+	if (ret == -ENOBUFS)
+		lc_kill(lc, "output queue full: it does not read its results");
+	else if (ret && ret != -ECONNRESET)
+		lc_kill(lc, "result not sent");
 }
 
 static void reply_err(struct lconn *lc, uint32_t req, int err, const char *msg)
@@ -107,12 +262,16 @@ static void reply_err(struct lconn *lc, uint32_t req, int err, const char *msg)
 	local_result(lc, req, &r);
 }
 
-static struct lconn *find_receiver(uint16_t port)
+/* full_ok: also an application whose output queue is full */
+static struct lconn *find_receiver(uint16_t port, bool full_ok)
 {
 	struct lconn *lc, *any = NULL;
 
 	for (lc = lconns; lc; lc = lc->next) {
-		if (!lc->registered)
+		/* a full queue: the handler, or refused moves, not lost ones */
+		if (!lc->registered || lc->dead ||
+		    (!full_ok &&
+		     oq_full(lc, sizeof(struct lmsg_deliver) + (64U << 10))))
 			continue;
 		if (lc->port == port)
 			return lc;
@@ -124,18 +283,27 @@ static struct lconn *find_receiver(uint16_t port)
 
 bool local_has_receiver(uint16_t port)
 {
-	return find_receiver(port) != NULL;
+	return find_receiver(port, false) != NULL;
 }
 
 int local_deliver(uint16_t port, int fd, const uint8_t id[16],
 		  const struct tcpcp_info *info, unsigned int lost,
 		  const void *app, size_t app_len)
 {
-	struct lconn *lc = find_receiver(port);
+	struct lconn *lc = find_receiver(port, false);
 	struct lmsg_deliver *d;
+	bool force = false;
 	size_t len = sizeof(*d) + app_len;
 	int ret;
 
+	/*
+	 * Only full queues, no handler: this move was prepared before they
+	 * filled and is committed; its socket goes past the limit, not away.
+	 */
+	if (!lc && !conf.handler[0]) {
+		lc = find_receiver(port, true);
+		force = true;
+	}
 	if (!lc)
 		return -ENOENT;
 	d = calloc(1, len);
@@ -149,11 +317,14 @@ int local_deliver(uint16_t port, int fd, const uint8_t id[16],
 	d->app_len = (uint32_t)app_len;
 	if (app_len)
 		memcpy(d->app, app, app_len);
-	ret = send_msg(lc->ev.fd, d, len, fd);
+	ret = lc_send(lc, d, len, fd, force);
 	free(d);
 	if (!ret)
-		dlog(LOG_D, "delivered to local application pid %d",
-		     (int)lc->pid);
+		dlog(LOG_D, "delivered to local application pid %d%s",
+		     (int)lc->pid, lc->oq ? " (queued)" : "");
+	else
+		dlog(LOG_W, "local application pid %d: DELIVER not queued: %s",
+		     (int)lc->pid, strerror(-ret));
 	return ret;
 }
 
@@ -211,7 +382,8 @@ static void lc_message(struct lconn *lc, const uint8_t *buf, size_t n, int fd)
 	case LMSG_STATUS:
 		st = stats;
 		hdr_init(&st.h, LMSG_STATUS, sizeof(st), h->req);
-		send_msg(lc->ev.fd, &st, sizeof(st), -1);
+		if (lc_send(lc, &st, sizeof(st), -1, false) == -ENOBUFS)
+			lc_kill(lc, "output queue full");
 		return;
 	}
 	reply_err(lc, h->req, EOPNOTSUPP, "unknown request");
@@ -234,7 +406,20 @@ static void lc_event(struct ev *ev, uint32_t events)
 	int fd = -1;
 	ssize_t n;
 
-	(void)events;
+	if (lc->dead) {
+		lc_close(lc);
+		return;
+	}
+	if (events & EPOLLOUT)
+		lc_flush(lc);
+	if (lc->dead) {
+		lc_close(lc);
+		return;
+	}
+	/* paused (too much queued): read only to see the client go */
+	if (!(events & (EPOLLHUP | EPOLLERR)) &&
+	    !((events & EPOLLIN) && (lc->events & EPOLLIN)))
+		return;
 	n = recvmsg(ev->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
@@ -276,6 +461,8 @@ static void lc_event(struct ev *ev, uint32_t events)
 		return;
 	}
 	lc_message(lc, buf, (size_t)n, fd);
+	if (lc->dead)
+		lc_close(lc);
 }
 
 static bool allowed(int fd, struct ucred *cr)
@@ -323,6 +510,8 @@ static void accept_event(struct ev *ev, uint32_t events)
 		}
 		lc->ev.fd = fd;
 		lc->ev.fn = lc_event;
+		lc->oq_tail = &lc->oq;
+		lc->events = EPOLLIN;
 		if (!allowed(fd, &cr)) {
 			stats.local_refused++;
 			lc->refused = true;

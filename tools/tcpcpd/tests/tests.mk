@@ -44,3 +44,16 @@ CHECK_TESTS += $(TCPCPD_PROTO_UNIT)
 # redirect modes nftmap, rule, address; gateway entries released when the
 # moved connections end and removed when the gateway daemon stops (REDIR)
 CHECK_TESTS += tools/tcpcpd/tests/redirect.sh
+
+# local.c on its own over its real UNIX socket, with ASan and UBSan: the
+# per-client output queue (pipelined RESULTs, DELIVERs with their sockets,
+# in order, when the client reads late; limits)
+TCPCPD_LOCAL_UNIT := $(O)/tools/tcpcpd/tests/local_unit
+$(TCPCPD_LOCAL_UNIT): tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c \
+		$(TCPCPD_HDRS) $(KSFT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Itools/tcpcpd $(SAN_FLAGS) -o $@ \
+		tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c
+
+CHECK_DEPS += $(TCPCPD_LOCAL_UNIT)
+CHECK_TESTS += $(TCPCPD_LOCAL_UNIT)
