@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "tcpcpd.h"
 
 struct child {
@@ -292,28 +293,15 @@ int keeper_start(void)
 static void keeper_send(int op, const uint8_t id[16], uint32_t hold_ms,
 			int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union ctl_fdbuf u;
 	struct kmsg k = { .op = (uint32_t)op, .hold_ms = hold_ms };
 	struct iovec iov = { .iov_base = &k, .iov_len = sizeof(k) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 
 	if (keeper_fd < 0)
 		return;
 	memcpy(k.id, id, 16);
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
+	ctl_attach_fd(&mh, &u, fd);
 	while (sendmsg(keeper_fd, &mh, MSG_NOSIGNAL) < 0) {
 		if (errno == EINTR)
 			continue;

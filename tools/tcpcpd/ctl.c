@@ -45,6 +45,22 @@ int ctl_connect(const char *path)
 	return c;
 }
 
+void ctl_attach_fd(struct msghdr *mh, union ctl_fdbuf *u, int fd)
+{
+	struct cmsghdr *cm;
+
+	if (fd < 0)
+		return;
+	memset(u, 0, sizeof(*u));
+	mh->msg_control = u->buf;
+	mh->msg_controllen = sizeof(u->buf);
+	cm = CMSG_FIRSTHDR(mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+}
+
 static void hdr_init(struct lmsg_hdr *h, int type, size_t len, uint32_t req)
 {
 	h->magic = TCPCPD_LOCAL_MAGIC;
@@ -56,24 +72,11 @@ static void hdr_init(struct lmsg_hdr *h, int type, size_t len, uint32_t req)
 
 static int send_fd(int c, const void *msg, size_t len, int fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union ctl_fdbuf u;
 	struct iovec iov = { .iov_base = (void *)msg, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	struct cmsghdr *cm;
 
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
+	ctl_attach_fd(&mh, &u, fd);
 	if (sendmsg(c, &mh, MSG_NOSIGNAL) < 0) {
 		int e = errno;
 		struct lmsg_result r;
@@ -94,10 +97,7 @@ static int send_fd(int c, const void *msg, size_t len, int fd)
 static int recv_msg(int c, int timeout_ms, int type, void *buf, size_t len,
 		    int *fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union ctl_fdbuf u;
 	struct iovec iov = { .iov_base = buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,

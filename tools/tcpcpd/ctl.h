@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "local.h"
 
@@ -24,5 +25,14 @@ int ctl_recv_deliver(int c, int timeout_ms, int *fd, struct lmsg_deliver *info,
 		     void *app, size_t app_max);
 int ctl_status(int c, struct lmsg_status *st);
 const char *ctl_phase_name(unsigned int phase);
+
+/* Control buffer for one SCM_RIGHTS descriptor, aligned for a cmsghdr */
+union ctl_fdbuf {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+/* Attach fd to mh as SCM_RIGHTS in u; nothing when fd < 0. */
+void ctl_attach_fd(struct msghdr *mh, union ctl_fdbuf *u, int fd);
 
 #endif /* TCPCPD_CTL_H */

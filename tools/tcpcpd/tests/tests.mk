@@ -49,11 +49,11 @@ CHECK_TESTS += tools/tcpcpd/tests/redirect.sh
 # per-client output queue (pipelined RESULTs, DELIVERs with their sockets,
 # in order, when the client reads late; limits)
 TCPCPD_LOCAL_UNIT := $(O)/tools/tcpcpd/tests/local_unit
-$(TCPCPD_LOCAL_UNIT): tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c \
+$(TCPCPD_LOCAL_UNIT): tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c tools/tcpcpd/ctl.c \
 		$(TCPCPD_HDRS) $(KSFT_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) -Itools/tcpcpd $(SAN_FLAGS) -o $@ \
-		tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c
+		tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c tools/tcpcpd/ctl.c
 
 CHECK_DEPS += $(TCPCPD_LOCAL_UNIT)
 CHECK_TESTS += $(TCPCPD_LOCAL_UNIT)
