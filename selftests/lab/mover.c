@@ -554,6 +554,14 @@ int mv_run(struct lab *l, const struct mv_scen *sc, struct mv_result *res)
 			 strerror(errno));
 		return -1;
 	}
+	if (sc->end == MV_END_FIN_WAIT2) {
+		/* a small receive buffer keeps the peer sending until the
+		 * move: a 3 MB window would let it finish and close first
+		 */
+		int rb = 256 << 10;
+
+		setsockopt(lfd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+	}
 	dump = lab_tcpdump(l, "peer", res->pcapfile);
 	outfd = mkstemp(out);
 	if (dump < 0 || outfd < 0) {
