@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/bpf.h>
 #include <linux/filter.h>
 #include <linux/fib_rules.h>
 #include <linux/netlink.h>
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -207,7 +209,101 @@ int isolate_egress(int s)
  * header is already pulled).  ISOLATE_FILTER_FIN accepts exactly a segment
  * whose urgent pointer is ISOLATE_FIN_MAGIC while URG is clear, which no
  * ordinary peer sends.
+ *
+ * The filters are loaded once per process as eBPF socket filters and
+ * attached by descriptor (SO_ATTACH_BPF): every socket then shares one
+ * program.  A classic filter (SO_ATTACH_FILTER) would be translated,
+ * allocated (vmalloc) and JIT-compiled again for every socket, which costs
+ * more than the rest of an isolation.  Where bpf() is refused (no
+ * CONFIG_BPF_SYSCALL, a seccomp or LSM policy) the classic filter is used.
  */
+#define EBPF_INSN(c, d, s, o, i)            \
+	((struct bpf_insn){ .code = (c),    \
+			    .dst_reg = (d), \
+			    .src_reg = (s), \
+			    .off = (o),     \
+			    .imm = (i) })
+
+static int ebpf_fd[2] = { -1, -1 };
+static bool ebpf_refused;
+
+static int ebpf_load(enum isolate_filter f)
+{
+	const struct bpf_insn drop[] = {
+		EBPF_INSN(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+		EBPF_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	const struct bpf_insn fin[] = {
+		/* r6 = ctx, for the packet loads */
+		EBPF_INSN(BPF_ALU64 | BPF_MOV | BPF_X, BPF_REG_6, BPF_REG_1, 0,
+			  0),
+		/* r0 = urgent pointer (host order) */
+		EBPF_INSN(BPF_LD | BPF_ABS | BPF_H, 0, 0, 0, 18),
+		EBPF_INSN(BPF_JMP | BPF_JNE | BPF_K, BPF_REG_0, 0, 4,
+			  ISOLATE_FIN_MAGIC),
+		/* r0 = flags; URG set: drop */
+		EBPF_INSN(BPF_LD | BPF_ABS | BPF_B, 0, 0, 0, 13),
+		EBPF_INSN(BPF_JMP | BPF_JSET | BPF_K, BPF_REG_0, 0, 2, 0x20),
+		EBPF_INSN(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, -1),
+		EBPF_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+		EBPF_INSN(BPF_ALU | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0),
+		EBPF_INSN(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
+	};
+	union bpf_attr a;
+	int fd;
+
+	memset(&a, 0, sizeof(a));
+	a.prog_type = BPF_PROG_TYPE_SOCKET_FILTER;
+	a.insns = (uintptr_t)(f == ISOLATE_FILTER_FIN ? fin : drop);
+	a.insn_cnt = f == ISOLATE_FILTER_FIN ? sizeof(fin) / sizeof(fin[0]) :
+					       sizeof(drop) / sizeof(drop[0]);
+	a.license = (uintptr_t) "GPL";
+	fd = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &a, sizeof(a));
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+/* SO_ATTACH_BPF with the shared program; -errno when it cannot be used */
+static int ebpf_attach(int s, enum isolate_filter f)
+{
+	int fd, ret = -EINVAL, tries;
+
+	for (tries = 0; tries < 2; tries++) {
+		pthread_mutex_lock(&iso_lock);
+		if (ebpf_refused) {
+			pthread_mutex_unlock(&iso_lock);
+			return -EPERM;
+		}
+		if (ebpf_fd[f] < 0) {
+			ret = ebpf_load(f);
+			if (ret < 0) {
+				ebpf_refused = true;
+				pthread_mutex_unlock(&iso_lock);
+				tcpcp_log(
+					TCPCP_LOG_DEBUG,
+					"isolate: bpf() refused (%s), classic socket filters",
+					strerror(-ret));
+				return ret;
+			}
+			ebpf_fd[f] = ret;
+		}
+		fd = ebpf_fd[f];
+		pthread_mutex_unlock(&iso_lock);
+		if (!setsockopt(s, SOL_SOCKET, SO_ATTACH_BPF, &fd, sizeof(fd)))
+			return 0;
+		ret = -errno;
+		if (ret != -EBADF && ret != -EINVAL)
+			return ret;
+		/* the application closed our descriptor: load it again */
+		pthread_mutex_lock(&iso_lock);
+		if (ebpf_fd[f] == fd)
+			ebpf_fd[f] = -1;
+		pthread_mutex_unlock(&iso_lock);
+	}
+	return ret;
+}
+
 int isolate_ingress(int s, enum isolate_filter f)
 {
 	struct sock_filter drop[] = {
@@ -223,6 +319,8 @@ int isolate_ingress(int s, enum isolate_filter f)
 	};
 	struct sock_fprog prog;
 
+	if (!ebpf_attach(s, f))
+		return 0;
 	if (f == ISOLATE_FILTER_FIN) {
 		prog.len = sizeof(fin) / sizeof(fin[0]);
 		prog.filter = fin;

@@ -99,6 +99,21 @@ TEST_F(lab, close_wait)
 	EXPECT_NE(0, res.states_seen & (1U << 8));
 }
 
+/*
+ * As close_wait, with bpf(2) refused: the repair backend falls back from
+ * its shared eBPF filters to classic ones attached to each socket (both
+ * the drop-all filter and the one letting the re-injected FIN in)
+ */
+TEST_F(lab, classic_filter)
+{
+	struct mv_result res;
+
+	RUN(.c2s = 400000, .s2c = 2000000, .moves = 2, .end = MV_END_CLOSE_WAIT,
+	    .deny_bpf = true);
+	EXPECT_NE(0, res.max_unread);
+	EXPECT_NE(0, res.states_seen & (1U << 8));
+}
+
 /* The server has sent everything and its FIN was acknowledged */
 TEST_F(lab, fin_wait2)
 {

@@ -14,6 +14,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -21,6 +23,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -534,6 +538,25 @@ static int accept_one(int lfd, double timeout)
 	return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
+/* Make bpf(2) fail with EPERM in this process and its children from now on */
+static int deny_bpf(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_bpf, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { .len = sizeof(f) / sizeof(f[0]),
+				   .filter = f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog))
+		return -1;
+	return syscall(SYS_bpf, 0, NULL, 0) < 0 && errno == EPERM ? 0 : -1;
+}
+
 int mv_run(struct lab *l, const struct mv_scen *sc, struct mv_result *res)
 {
 	const char *extra[8] = { "--expect-eof", "--timeout", "60" };
@@ -581,6 +604,12 @@ int mv_run(struct lab *l, const struct mv_scen *sc, struct mv_result *res)
 	cs.app.rx_total = sc->c2s;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp))
 		goto out;
+	if (sc->deny_bpf && deny_bpf()) {
+		snprintf(res->err, sizeof(res->err),
+			 "cannot refuse bpf() with seccomp: %s",
+			 strerror(errno));
+		goto out;
+	}
 	fflush(stdout);
 	child = fork();
 	if (child == 0) {

@@ -39,6 +39,9 @@ struct mv_scen {
 	int silence_ms; /* rollback: watch a's wire this long while
 				 * the endpoint is isolated */
 	bool verbose; /* print each step (demo) */
+	bool deny_bpf; /* the movers run with bpf(2) refused (seccomp):
+				 * the repair backend's classic socket
+				 * filters */
 	double timeout;
 };
 
