@@ -19,6 +19,7 @@
  *            per packet however many connections moved.  The changes of
  *            the moves that arrive together go to the kernel as one
  *            transaction (gateway_flush, after each batch of events).
+ *            The stale sets (nftmap.c) keep a reused tuple off the map.
  *   address: (on the destination, not a router) take over the service
  *            address and announce it (addr.c); the origin removes it.
  *
@@ -68,6 +69,7 @@ struct gw_op {
 	uint8_t id[16];
 	struct gw_entry *add, *del;
 	size_t off, len; /* its lines in batch */
+	size_t ulen; /* the last of them that clear the tuple's stale mark */
 	char what[160];
 };
 
@@ -393,6 +395,12 @@ static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 	if (nftm_elem(&batch, true, m->family, m->laddr, m->lport, m->raddr,
 		      m->rport, e->table))
 		goto nomem;
+	/* a new connection of the tuple may have made it stale: no more */
+	o->ulen = batch.len;
+	if (nftm_unstale(&batch, m->family, m->laddr, m->lport, m->raddr,
+			 m->rport))
+		goto nomem;
+	o->ulen = batch.len - o->ulen;
 	describe(m, o->what, sizeof(o->what));
 	e->pending = true;
 	e->next = entries;
@@ -418,18 +426,26 @@ static int remove_nftmap(struct pconn *pc, struct gw_entry *e)
 	const struct tcpcpd_msg *m = &e->r;
 	struct gw_op *o = op_new(pc, e->id);
 
-	if (!o || nftm_elem(&batch, false, m->family, m->laddr, m->lport,
-			    m->raddr, m->rport, 0)) {
-		if (o)
-			batch.len = o->off;
-		free(o);
+	if (!o)
 		return -ENOMEM;
-	}
+	/* the element and the tuple's stale mark go together */
+	if (nftm_elem(&batch, false, m->family, m->laddr, m->lport, m->raddr,
+		      m->rport, 0))
+		goto nomem;
+	o->ulen = batch.len;
+	if (nftm_unstale(&batch, m->family, m->laddr, m->lport, m->raddr,
+			 m->rport))
+		goto nomem;
+	o->ulen = batch.len - o->ulen;
 	describe(m, o->what, sizeof(o->what));
 	e->dying = true;
 	o->del = e;
 	op_queue(o);
 	return 0;
+nomem:
+	batch.len = o->off;
+	free(o);
+	return -ENOMEM;
 }
 
 static void free_entry(struct gw_entry *e)
@@ -437,6 +453,38 @@ static void free_entry(struct gw_entry *e)
 	undo(e);
 	unlink_entry(e);
 	free(e);
+}
+
+/* Run the first len bytes of o's lines alone; 0 or -errno, why */
+static int run_part(const struct gw_op *o, size_t len, char *why, size_t wlen)
+{
+	char cmds[1024];
+
+	if (len >= sizeof(cmds)) {
+		snprintf(why, wlen, "%zu bytes of commands", len);
+		return -E2BIG;
+	}
+	memcpy(cmds, batch.p + o->off, len);
+	cmds[len] = '\0';
+	return nftm_run(cmds, why, wlen);
+}
+
+/*
+ * Run o's change alone (the batch failed).  A full stale set refuses the
+ * "add element" that clears a tuple which is not in it (ENFILE), although
+ * there is nothing to clear: without those lines the change goes through.
+ */
+static int run_alone(const struct gw_op *o, char *why, size_t wlen)
+{
+	char why2[200];
+	int ret = run_part(o, o->len, why, wlen);
+
+	if (!ret || !o->ulen ||
+	    run_part(o, o->len - o->ulen, why2, sizeof(why2)))
+		return ret;
+	dlog(LOG_W, "gateway: %s: without clearing its stale mark (%s)",
+	     o->what, why);
+	return 0;
 }
 
 /* Run the queued nftables changes as one transaction, then answer */
@@ -460,14 +508,8 @@ void gateway_flush(void)
 	for (o = list; o; o = n) {
 		n = o->next;
 		ret = all;
-		if (ret) {
-			char save = (char)batch.p[o->off + o->len];
-
-			batch.p[o->off + o->len] = '\0';
-			ret = nftm_run((char *)batch.p + o->off, why,
-				       sizeof(why));
-			batch.p[o->off + o->len] = (uint8_t)save;
-		}
+		if (ret)
+			ret = run_alone(o, why, sizeof(why));
 		id_str(o->id, ids);
 		if (ret)
 			dlog(LOG_W, "gateway: move %.8s: %s: %s", ids, o->what,

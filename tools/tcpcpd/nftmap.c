@@ -5,13 +5,18 @@
  *   table inet tcpcpd {
  *     map conns4 { type ipv4_addr . inet_service . ipv4_addr .
  *                  inet_service : mark; }
- *     map conns6 { ... the same with ipv6_addr ... }
+ *     set stale4 { type ipv4_addr . inet_service . ipv4_addr .
+ *                  inet_service; flags dynamic; size 65536; }
+ *     map conns6, set stale6 { ... the same with ipv6_addr ... }
  *     chain pre {
  *       type filter hook prerouting priority mangle; policy accept;
- *       meta mark set ip saddr . tcp sport . ip daddr . tcp dport
- *                map @conns4
- *       meta mark set ip6 saddr . tcp sport . ip6 daddr . tcp dport
- *                map @conns6
+ *       tcp flags & (syn | ack) == syn
+ *           ip saddr . tcp sport . ip daddr . tcp dport @conns4
+ *           add @stale4 { ip saddr . tcp sport . ip daddr . tcp dport }
+ *       ip saddr . tcp sport . ip daddr . tcp dport != @stale4
+ *           meta mark set ip saddr . tcp sport . ip daddr . tcp dport
+ *           map @conns4
+ *       (the same two rules with ip6 for conns6 and stale6)
  *     }
  *   }
  *
@@ -26,9 +31,29 @@
  * scanned one by one.  The destination address is kept (no NAT), TTL, ICMP
  * errors and IPv6 work as for any routed packet.
  *
+ * The stale sets: an element stays until the destination's RELEASE, up to
+ * release_poll ms after the connection is gone (release_grace ms after
+ * TIME_WAIT), and a peer may open a new connection from the same port
+ * before that (tcp_tw_reuse, a NAT, an explicit bind).  Sent along the old
+ * element to the old destination, its SYN meets no connection or a dead
+ * one there and gets a reset: "connection refused".  A connection is only
+ * moved once established, so a pure SYN (no ACK) from the peer with a tuple
+ * in the map always opens a new connection: the first rule puts the tuple
+ * in staleN, and that SYN and every later packet of the tuple skip the map
+ * and take the default route (the origin or dispatcher, which has a
+ * listener).  The element and the stale tuple go together when the old
+ * connection is released; a new move of the tuple (the new connection
+ * handed off in its turn) takes it out of staleN with its new element.  (A
+ * SYN that crosses the release may leave its tuple in staleN without an
+ * element: harmless, the tuple takes the default route either way.)
+ *
  * Every change is a line of nft syntax; the gateway joins the lines of all
  * the moves that arrive together into one buffer, which libnftables sends
- * as one netlink transaction (all or nothing).
+ * as one netlink transaction (all or nothing).  nft has no "destroy
+ * element" here (1.0.6) and a "delete element" of a missing element fails
+ * the whole transaction, so a tuple leaves staleN by "add element" then
+ * "delete element", which succeeds whether it was there or not (unless the
+ * set is full: gateway.c then runs the change without that pair).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,11 +116,23 @@ int nftm_setup(char *why, size_t len)
 		" inet_service : mark; }\n"
 		" map conns6 { type ipv6_addr . inet_service . ipv6_addr ."
 		" inet_service : mark; }\n"
+		" set stale4 { type ipv4_addr . inet_service . ipv4_addr ."
+		" inet_service; flags dynamic; size 65536; }\n"
+		" set stale6 { type ipv6_addr . inet_service . ipv6_addr ."
+		" inet_service; flags dynamic; size 65536; }\n"
 		" chain pre {\n"
 		"  type filter hook prerouting priority mangle; policy accept;\n"
-		"  meta mark set ip saddr . tcp sport . ip daddr . tcp dport"
+		"  tcp flags & (syn | ack) == syn"
+		" ip saddr . tcp sport . ip daddr . tcp dport @conns4"
+		" add @stale4 { ip saddr . tcp sport . ip daddr . tcp dport }\n"
+		"  ip saddr . tcp sport . ip daddr . tcp dport != @stale4"
+		" meta mark set ip saddr . tcp sport . ip daddr . tcp dport"
 		" map @conns4\n"
-		"  meta mark set ip6 saddr . tcp sport . ip6 daddr . tcp dport"
+		"  tcp flags & (syn | ack) == syn"
+		" ip6 saddr . tcp sport . ip6 daddr . tcp dport @conns6"
+		" add @stale6 { ip6 saddr . tcp sport . ip6 daddr . tcp dport }\n"
+		"  ip6 saddr . tcp sport . ip6 daddr . tcp dport != @stale6"
+		" meta mark set ip6 saddr . tcp sport . ip6 daddr . tcp dport"
 		" map @conns6\n"
 		" }\n"
 		"}\n";
@@ -136,6 +173,28 @@ int nftm_elem(struct buf *b, bool add, int family, const uint8_t *laddr,
 		n = snprintf(line, sizeof(line),
 			     "delete element inet %s conns%d { %s . %u . %s . %u }\n",
 			     NFTM_TABLE, family, r, rport, l, lport);
+	return buf_put(b, line, (size_t)n);
+}
+
+/*
+ * Append the lines that take the connection's tuple out of staleN whether
+ * it is there or not ("add element" then "delete element": a lone delete
+ * of a missing element would fail the transaction).  0 or -ENOMEM.
+ */
+int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
+		 uint16_t lport, const uint8_t *raddr, uint16_t rport)
+{
+	int af = family == 4 ? AF_INET : AF_INET6;
+	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], key[160], line[400];
+	int n;
+
+	inet_ntop(af, laddr, l, sizeof(l));
+	inet_ntop(af, raddr, r, sizeof(r));
+	snprintf(key, sizeof(key), "stale%d { %s . %u . %s . %u }", family, r,
+		 rport, l, lport);
+	n = snprintf(line, sizeof(line),
+		     "add element inet %s %s\ndelete element inet %s %s\n",
+		     NFTM_TABLE, key, NFTM_TABLE, key);
 	return buf_put(b, line, (size_t)n);
 }
 

@@ -14,12 +14,20 @@
 #   4 a -> b -> a (nftmap): the connection moved back by tcpcp-move at b;
 #     b's release of the first move does not remove the newer entry, a's
 #     release of the second does
-#   5 SIGTERM of the gateway daemon with a map element and a policy rule
+#   5 nftmap, IPv4, port reuse: the peer aborts a connection moved to b
+#     (its reset lost) and opens a new one from the same port while gw's
+#     element of the old one is still there: the new SYN puts the tuple in
+#     gw's set stale4, the new connection is served at a (echo verified
+#     both ways); b's release of the old one clears element and stale tuple
+#   6 the same in IPv6, where b forgets the old connection and a moves the
+#     new one to b: its element takes the tuple out of stale6 and its bytes
+#     reach b
+#   7 SIGTERM of the gateway daemon with a map element and a policy rule
 #     installed for live connections: table, rules and routes all go
-#   6 address mode in a lab variant where gw, a and b share a bridge: the
+#   8 address mode in a lab variant where gw, a and b share a bridge: the
 #     service address moves a -> b with the connection, gw's neighbour
 #     entry flips to b's MAC (gratuitous ARP)
-#   7 the same for IPv6 (unsolicited neighbour advertisement)
+#   9 the same for IPv6 (unsolicited neighbour advertisement)
 # Every moved stream is checked byte for byte both ways and in the capture
 # at the peer (pcapcheck).  Exit 0 pass, 1 fail, 4 skip.
 set -u
@@ -74,7 +82,8 @@ stop_daemon() {
 REL="release_grace = 1000\nrelease_poll = 200"
 start_daemon g gw "gateway_role = yes"
 start_daemon a a "handler = $T/handler-a.sh\ngateway = 198.18.1.254\nredirect_mode = nftmap\n$REL"
-start_daemon b b "handler = $T/handler-b.sh\ngateway = 198.18.2.254\nredirect_mode = nftmap\n$REL"
+BCONF="handler = $T/handler-b.sh\ngateway = 198.18.2.254\nredirect_mode = nftmap\n$REL"
+start_daemon b b "$BCONF"
 # a second origin daemon in a that asks for policy rules
 start_daemon ar a "listen = none\ngateway = 198.18.1.254\nredirect_mode = rule"
 
@@ -236,7 +245,260 @@ abba_case() {
 }
 abba_case
 
-# 5: SIGTERM of the gateway daemon with live entries of both modes
+# 5, 6: a new connection that reuses a moved connection's tuple while gw's
+# map still holds the moved one's element (the peer aborted the old one and
+# its reset never reached b, so b still has it): the new SYN puts the tuple
+# in gw's set staleN, and the new connection is served by a, the default
+# route, instead of going to b (which answers with a reset: "connection
+# refused").  IPv4: b's release of the old connection removes the element
+# and the stale tuple.  IPv6: b forgets the old connection (its daemon
+# restarted), and a moves the new one to b in its turn: the new element
+# takes the tuple out of stale6, and the new connection's packets reach b.
+cat > "$T/reuse.py" <<'EOP'
+import os, random, socket, struct, sys, time
+
+def wait_file(path):
+    for _ in range(600):
+        if os.path.exists(path):
+            return
+        time.sleep(0.05)
+    raise OSError("%s never appeared" % path)
+
+def sock(fam):
+    return socket.socket(socket.AF_INET6 if fam == "6" else socket.AF_INET,
+                         socket.SOCK_STREAM)
+
+def connect(fam, peer, cport, s, port):
+    c = sock(fam)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    c.bind((peer, int(cport)))
+    c.settimeout(10)
+    c.connect((s, int(port)))
+    return c
+
+def abort(c):
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    c.close()
+
+def recv_n(c, n):
+    b = b""
+    while len(b) < n:
+        d = c.recv(n - len(b))
+        if not d:
+            raise OSError("EOF after %d of %d bytes" % (len(b), n))
+        b += d
+    return b
+
+def exchange(c, seed):
+    """16 blocks of 8 KiB each way, every echo compared"""
+    rng = random.Random(seed)
+    for _ in range(16):
+        blk = rng.randbytes(8192)
+        c.sendall(blk)
+        if recv_n(c, len(blk)) != blk:
+            raise OSError("the echo differs")
+    return 16 * 8192
+
+# hold FAM PEER CPORT S PORT DIR: the first connection
+# serve FAM S PORT: echo one connection
+# client FAM PEER CPORT S PORT DIR release|move: the second one
+mode, fam = sys.argv[1], sys.argv[2]
+try:
+    if mode == "hold":
+        peer, cport, s, port, d = sys.argv[3:8]
+        c = connect(fam, peer, cport, s, port)
+        print("connected", flush=True)
+        wait_file(d + "/c1-send")
+        c.sendall(b"x" * 1000)
+        print("sent", flush=True)
+        wait_file(d + "/c1-abort")
+        abort(c)
+        print("aborted", flush=True)
+    elif mode == "serve":
+        s, port = sys.argv[3:5]
+        l = sock(fam)
+        l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        l.bind((s, int(port)))
+        l.listen(1)
+        print("listening", flush=True)
+        c, addr = l.accept()
+        l.close()
+        print("accepted %s %d %d %d" % (addr[0], addr[1], os.getpid(),
+                                        c.fileno()), flush=True)
+        n = 0
+        while True:
+            d = c.recv(65536)
+            if not d:
+                break
+            c.sendall(d)
+            n += len(d)
+        c.close()
+        print("served %d" % n, flush=True)
+    else:
+        peer, cport, s, port, d, how = sys.argv[3:9]
+        c = connect(fam, peer, cport, s, port)
+        n = exchange(c, 1)
+        print("phase1 ok %d" % n, flush=True)
+        wait_file(d + "/c2-go")
+        if how == "move":
+            # b's holder does not read: the bytes wait in its socket
+            c.sendall(b"y" * 1000)
+            print("sent 1000", flush=True)
+            wait_file(d + "/c2-abort")
+            abort(c)
+            print("client ok: aborted", flush=True)
+        else:
+            n += exchange(c, 2)
+            c.shutdown(socket.SHUT_WR)
+            if c.recv(1):
+                raise OSError("data after the echo")
+            c.close()
+            print("client ok sent=%d rcvd=%d" % (n, n), flush=True)
+except OSError as e:
+    print("%s FAIL: %s" % (mode, e), flush=True)
+    sys.exit(1)
+EOP
+
+# gw_stale FAMILY: the set staleN; stale_empty: neither holds a tuple
+gw_stale() { in_ns gw nft list set inet tcpcpd "stale$1" 2>/dev/null; }
+stale_empty() { ! gw_stale 4 | grep -q elements && ! gw_stale 6 | grep -q elements; }
+# gw_lacks TUPLE: no element of gw's table has it
+gw_lacks() { ! in_ns gw nft list table inet tcpcpd | grep -qF "$1"; }
+# conn_at HOST ADDR PORT CPORT: HOST's established socket of the tuple, as
+# "Recv-Q Send-Q"
+conn_at() {
+	in_ns "$1" ss -Htn state established "( sport = :$3 and dport = :$4 )" |
+		awk -v a="$2" 'index($3, a) { print $1, $2 }'
+}
+no_conn_at() { [ -z "$(conn_at "$@")" ]; }
+# recvq_at HOST ADDR PORT CPORT N: N bytes wait unread in that socket
+recvq_at() { local q; q=$(conn_at "$1" "$2" "$3" "$4"); [ "${q%% *}" = "$5" ]; }
+# hold_at_b NAME PID FD DEST: tcpcp-move the socket to b, where a holder
+# keeps it without reading (its pid in holder)
+hold_at_b() {
+	local out
+	rm -f "$T/holder.pid"
+	touch "$T/hold-b"
+	out=$(in_ns a "$MOVE" -s "$T/a.sock" connection pid "$2" fd "$3" to "$4") ||
+		die "$1: a -> b: $out"
+	echo "$1: a -> b: $(echo "$out" | tail -n 1)"
+	wait_for 10 test -s "$T/holder.pid" || die "$1: no holder at b"
+	holder=$(cat "$T/holder.pid")
+	pids+=("$holder")
+	rm -f "$T/hold-b"
+}
+
+reuse_case() { # reuse_case FAMILY release|move
+	local fam=$1 how=$2 name=v$1-reuse cport=$((47000 + $1)) port=$((PORT + 10 + $1))
+	local s peer dest py hp c1 sp cp tuple q pid fd holder
+	if [ "$fam" = 6 ]; then s=$S6 peer=fd00:7c::1 dest=fd00:7c:2::1
+	else s=$S4 peer=198.18.0.1 dest=198.18.2.1; fi
+	py="python3 $T/reuse.py"
+	tuple="$peer . $cport . $s . $port"
+	rm -f "$T"/c1-* "$T"/c2-*
+	# the first connection: accepted at a, moved to b, held there
+	ip netns exec "$NAME-a" "$APP" hold "$s" $port 0 0 "$T/report" > "$T/$name.app.out" &
+	hp=$!
+	pids+=("$hp")
+	wait_for 5 grep -q listening "$T/$name.app.out" || die "$name: testapp hold"
+	ip netns exec "$NAME-peer" $py hold "$fam" $peer $cport "$s" $port "$T" > "$T/$name.c1.out" 2>&1 &
+	c1=$!
+	pids+=("$c1")
+	wait_for 10 grep -q ready "$T/$name.app.out" || die "$name: hold never ready"
+	read -r _ pid fd < <(grep ready "$T/$name.app.out")
+	hold_at_b $name "$pid" "$fd" $dest
+	kill $hp # a's copy of the moved socket goes
+	wait $hp 2>/dev/null
+	has_elem$fam $name || die "$name: no element via b"
+	# 1000 bytes of the peer reach b through the element
+	touch "$T/c1-send"
+	wait_for 10 recvq_at b "$s" $port $cport 1000 ||
+		die "$name: the first connection's bytes did not reach b: $(conn_at b "$s" $port $cport)"
+	# the peer aborts it; its reset is lost on the way
+	in_ns peer nft -f - <<-EON || die "$name: drop rule at the peer"
+		table inet tcpcp_reuse {
+			chain out {
+				type filter hook output priority 0; policy accept;
+				tcp sport $cport tcp flags rst drop
+			}
+		}
+	EON
+	touch "$T/c1-abort"
+	wait $c1 || die "$name: first connection: $(cat "$T/$name.c1.out")"
+	in_ns peer nft delete table inet tcpcp_reuse
+	[ -z "$(in_ns peer ss -Htan "( sport = :$cport )")" ] || die "$name: the peer's port is not free"
+	# the origin discards its isolated endpoint a second after the commit
+	wait_for 5 no_conn_at a "$s" $port $cport ||
+		die "$name: a still has the first connection: $(conn_at a "$s" $port $cport)"
+	q=$(conn_at b "$s" $port $cport)
+	recvq_at b "$s" $port $cport 1000 || die "$name: b lost the first connection: '$q'"
+	echo "$name: first connection aborted at the peer, still at b (Recv-Q ${q%% *}); gw:$(gw_map "$fam" | grep elements | tr -s ' \t' ' ')"
+	if [ "$how" = move ]; then
+		# b forgets it: a new daemon that does not watch it, the holder
+		# closes it (unread bytes: a reset to the peer), no release
+		stop_daemon b
+		start_daemon b b "$BCONF"
+		kill "$holder" 2>/dev/null
+		wait_for 5 no_conn_at b "$s" $port $cport || die "$name: b still has the first connection"
+		echo "$name: the first connection gone at b, unreleased"
+	fi
+	has_elem$fam $name >/dev/null || die "$name: the element went too early"
+	# a new connection from the same port: served at a (the default route)
+	ip netns exec "$NAME-a" $py serve "$fam" "$s" $port > "$T/$name.srv.out" 2>&1 &
+	sp=$!
+	pids+=("$sp")
+	wait_for 5 grep -q listening "$T/$name.srv.out" || die "$name: echo server at a"
+	ip netns exec "$NAME-peer" $py client "$fam" $peer $cport "$s" $port "$T" $how > "$T/$name.c2.out" 2>&1 &
+	cp=$!
+	pids+=("$cp")
+	wait_for 15 grep -Eq "phase1 ok|FAIL" "$T/$name.c2.out"
+	grep -q "phase1 ok" "$T/$name.c2.out" ||
+		die "$name: the new connection from port $cport: $(cat "$T/$name.c2.out")"
+	grep -q "^accepted $peer $cport " "$T/$name.srv.out" || die "$name: a did not accept it: $(cat "$T/$name.srv.out")"
+	echo "$name: new connection from port $cport at a: $(head -n 1 "$T/$name.c2.out")"
+	gw_stale "$fam" | grep -qF "$tuple" || { gw_stale "$fam"; die "$name: $tuple not in stale$fam"; }
+	has_elem$fam $name >/dev/null || die "$name: the element went"
+	echo "$name: gw: stale$fam:$(gw_stale "$fam" | grep elements | tr -s ' \t' ' ')"
+	if [ "$how" = release ]; then
+		recvq_at b "$s" $port $cport 1000 ||
+			die "$name: the new connection reached b: '$(conn_at b "$s" $port $cport)'"
+		# b's end of the first connection goes (unread bytes: a reset),
+		# b releases it: the element and the stale tuple go together
+		kill "$holder" 2>/dev/null
+		wait_for 15 gw_lacks "$tuple" ||
+			{ in_ns gw nft list ruleset; die "$name: element or stale tuple not released"; }
+		echo "$name: released: the tuple is neither in conns$fam nor in stale$fam"
+		# the new connection goes on at a
+		touch "$T/c2-go"
+		wait $cp || die "$name: the new connection: $(cat "$T/$name.c2.out")"
+		wait $sp || die "$name: echo server: $(cat "$T/$name.srv.out")"
+		echo "$name: $(tail -n 1 "$T/$name.c2.out"); a: $(tail -n 1 "$T/$name.srv.out")"
+		[ "$(tail -n 1 "$T/$name.srv.out")" = "served 262144" ] || die "$name: a did not serve it all"
+	else
+		# a moves the new connection to b: its element replaces the old
+		# one and takes the tuple out of stale6
+		read -r _ _ _ pid fd < <(grep accepted "$T/$name.srv.out")
+		hold_at_b $name "$pid" "$fd" $dest
+		has_elem$fam $name >/dev/null || die "$name: no element via b after the second move"
+		gw_stale "$fam" | grep -qF "$tuple" && die "$name: $tuple still in stale$fam"
+		echo "$name: gw after the second move: stale$fam empty, conns$fam:$(gw_map "$fam" | grep elements | tr -s ' \t' ' ')"
+		# its bytes now reach b
+		touch "$T/c2-go"
+		wait_for 10 recvq_at b "$s" $port $cport 1000 ||
+			die "$name: the new connection's bytes did not reach b: '$(conn_at b "$s" $port $cport)'"
+		echo "$name: the new connection's 1000 bytes at b"
+		kill $sp 2>/dev/null
+		touch "$T/c2-abort" # its reset goes to b, b releases it
+		wait $cp || die "$name: the new connection: $(cat "$T/$name.c2.out")"
+		echo "$name: $(tail -n 1 "$T/$name.c2.out")"
+	fi
+	released $name
+	stale_empty || die "$name: stale sets not empty: $(gw_stale 4; gw_stale 6)"
+}
+reuse_case 4 release
+reuse_case 6 move
+
+# 7: SIGTERM of the gateway daemon with live entries of both modes
 stop_case() {
 	local name=gw-sigterm i hp pp holder
 	touch "$T/hold-b" "$T/handler-at"
@@ -270,7 +532,7 @@ stop_case() {
 }
 stop_case
 
-# 6: address mode on a shared segment
+# 8, 9: address mode on a shared segment
 XN=tcpcp-$$-rx
 XS4=198.18.3.100
 XS6=fd00:7c:3::100
@@ -361,4 +623,4 @@ xlab_up
 addr_case 4
 addr_case 6
 
-echo "PASS: 7 cases"
+echo "PASS: 9 cases"
