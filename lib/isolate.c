@@ -354,7 +354,17 @@ struct reg_ent {
 	struct isolate_saved sv;
 	struct reg_ent *next;
 };
-static struct reg_ent *registry;
+/*
+ * By socket cookie, hashed: a busy daemon keeps thousands of sockets
+ * isolated (a second of committed endpoints lingering)
+ */
+#define REG_HASH 1024
+static struct reg_ent *registry[REG_HASH];
+
+static struct reg_ent **reg_head(uint64_t cookie)
+{
+	return &registry[(cookie ^ (cookie >> 20)) % REG_HASH];
+}
 
 int isolate_cookie(int s, uint64_t *cookie)
 {
@@ -370,7 +380,7 @@ int isolate_save(uint64_t cookie, const struct isolate_saved *sv)
 	struct reg_ent *e;
 
 	pthread_mutex_lock(&iso_lock);
-	for (e = registry; e; e = e->next)
+	for (e = *reg_head(cookie); e; e = e->next)
 		if (e->cookie == cookie)
 			break;
 	if (!e) {
@@ -380,8 +390,8 @@ int isolate_save(uint64_t cookie, const struct isolate_saved *sv)
 			return -ENOMEM;
 		}
 		e->cookie = cookie;
-		e->next = registry;
-		registry = e;
+		e->next = *reg_head(cookie);
+		*reg_head(cookie) = e;
 	}
 	e->sv = *sv;
 	pthread_mutex_unlock(&iso_lock);
@@ -393,7 +403,7 @@ int isolate_take(uint64_t cookie, struct isolate_saved *sv)
 	struct reg_ent **pp, *e;
 
 	pthread_mutex_lock(&iso_lock);
-	for (pp = &registry; (e = *pp); pp = &e->next)
+	for (pp = reg_head(cookie); (e = *pp); pp = &e->next)
 		if (e->cookie == cookie) {
 			*pp = e->next;
 			break;

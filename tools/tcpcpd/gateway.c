@@ -31,6 +31,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,8 +41,13 @@
 
 #define MAX_VIA_TABLES 64
 
+/* A link of an intrusive list: pprev points to what points to us */
+struct hnode {
+	struct hnode *next, **pprev;
+};
+
 struct gw_entry {
-	struct gw_entry *next;
+	struct hnode all, by_id, by_tuple; /* every entry; two hash chains */
 	uint8_t id[16];
 	struct tcpcpd_msg r; /* the REDIRECT (mode, tuple, via) */
 	uint32_t table;
@@ -73,7 +79,13 @@ struct gw_op {
 	char what[160];
 };
 
-static struct gw_entry *entries;
+/*
+ * Every entry, and the hash tables by move id and by tuple: a busy
+ * gateway holds an entry per live moved connection (thousands), and each
+ * REDIRECT and RELEASE looks one up.
+ */
+#define GW_HASH 4096
+static struct hnode *entries, *by_id[GW_HASH], *by_tuple[GW_HASH];
 static struct gw_route *routes;
 static uint8_t via_tables[MAX_VIA_TABLES][17]; /* family + via per table */
 static int n_via;
@@ -212,25 +224,117 @@ static bool same_conn(const struct tcpcpd_msg *a, const struct tcpcpd_msg *b)
 	return same_tuple(a, b);
 }
 
-static struct gw_entry *find_id(const uint8_t id[16])
-{
-	struct gw_entry *e;
+#define ENTRY(n, field) \
+	((struct gw_entry *)((char *)(n) - offsetof(struct gw_entry, field)))
 
-	for (e = entries; e; e = e->next)
-		if (!e->dying && !memcmp(e->id, id, 16))
-			return e;
-	return NULL;
+static void hn_add(struct hnode **head, struct hnode *n)
+{
+	n->next = *head;
+	if (*head)
+		(*head)->pprev = &n->next;
+	*head = n;
+	n->pprev = head;
+}
+
+static void hn_del(struct hnode *n)
+{
+	if (!n->pprev)
+		return;
+	*n->pprev = n->next;
+	if (n->next)
+		n->next->pprev = n->pprev;
+	n->next = NULL;
+	n->pprev = NULL;
+}
+
+static unsigned int id_hash(const uint8_t id[16])
+{
+	uint32_t h;
+
+	memcpy(&h, id, sizeof(h)); /* the ids are random */
+	return h % GW_HASH;
+}
+
+static unsigned int tuple_hash(const struct tcpcpd_msg *m)
+{
+	uint32_t h = 2166136261U ^ (uint32_t)m->family;
+	int i;
+
+	for (i = 0; i < 16; i++)
+		h = (h ^ m->laddr[i] ^ ((uint32_t)m->raddr[i] << 8)) *
+		    16777619U;
+	h = (h ^ m->lport) * 16777619U;
+	h = (h ^ m->rport) * 16777619U;
+	return h % GW_HASH;
+}
+
+static void link_entry(struct gw_entry *e)
+{
+	hn_add(&entries, &e->all);
+	hn_add(&by_id[id_hash(e->id)], &e->by_id);
+	hn_add(&by_tuple[tuple_hash(&e->r)], &e->by_tuple);
 }
 
 static void unlink_entry(struct gw_entry *e)
 {
-	struct gw_entry **p;
+	hn_del(&e->all);
+	hn_del(&e->by_id);
+	hn_del(&e->by_tuple);
+}
 
-	for (p = &entries; *p; p = &(*p)->next)
-		if (*p == e) {
-			*p = e->next;
-			return;
+static struct gw_entry *find_id(const uint8_t id[16])
+{
+	struct hnode *n;
+
+	for (n = by_id[id_hash(id)]; n; n = n->next) {
+		struct gw_entry *e = ENTRY(n, by_id);
+
+		if (!e->dying && !memcmp(e->id, id, 16))
+			return e;
+	}
+	return NULL;
+}
+
+/* A live entry of the same tuple as m (any mode), or NULL */
+static struct gw_entry *find_tuple(const struct tcpcpd_msg *m)
+{
+	struct hnode *n;
+
+	for (n = by_tuple[tuple_hash(m)]; n; n = n->next) {
+		struct gw_entry *e = ENTRY(n, by_tuple);
+
+		if (!e->dying && same_tuple(&e->r, m))
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * The live entry that a new REDIRECT m replaces: of the same tuple (rule,
+ * nftmap), in its hash chain; of the same service address (route,
+ * address: few entries, per service), in the list of all
+ */
+static struct gw_entry *find_conn(const struct tcpcpd_msg *m)
+{
+	struct gw_entry *old = NULL;
+	struct hnode *n;
+
+	if (m->mode == TCPCPD_REDIR_ROUTE || m->mode == TCPCPD_REDIR_ADDRESS) {
+		for (n = entries; n; n = n->next) {
+			struct gw_entry *e = ENTRY(n, all);
+
+			if (!e->dying && same_conn(&e->r, m))
+				old = e;
 		}
+		return old;
+	}
+	for (n = by_tuple[tuple_hash(m)]; n; n = n->next) {
+		struct gw_entry *e = ENTRY(n, by_tuple);
+
+		if (!e->dying && same_conn(&e->r, m))
+			old = e;
+	}
+	return old;
 }
 
 /* Undo one entry's network change (not nftmap's element); 0 or -errno */
@@ -403,8 +507,7 @@ static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 	o->ulen = batch.len - o->ulen;
 	describe(m, o->what, sizeof(o->what));
 	e->pending = true;
-	e->next = entries;
-	entries = e;
+	link_entry(e);
 	o->add = e;
 	op_queue(o);
 	return 0;
@@ -542,9 +645,7 @@ static void do_redirect(struct pconn *pc, const struct tcpcpd_msg *m,
 	int ret;
 
 	describe(m, what, sizeof(what));
-	for (e = entries; e; e = e->next)
-		if (!e->dying && same_conn(&e->r, m))
-			old = e;
+	old = find_conn(m);
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		answer_now(pc, m->id, ENOMEM);
@@ -580,8 +681,7 @@ static void do_redirect(struct pconn *pc, const struct tcpcpd_msg *m,
 		answer_now(pc, m->id, -ret);
 		return;
 	}
-	e->next = entries;
-	entries = e;
+	link_entry(e);
 	dlog(LOG_I, "gateway: move %.8s: %s", ids, what);
 	answer_now(pc, m->id, 0);
 }
@@ -591,7 +691,7 @@ static void do_remove(struct pconn *pc, const struct tcpcpd_msg *m,
 		      const char *ids)
 {
 	bool release = m->type == TCPCPD_RELEASE;
-	struct gw_entry *e = find_id(m->id), *o;
+	struct gw_entry *e = find_id(m->id);
 	char what[200];
 	int ret;
 
@@ -600,9 +700,8 @@ static void do_remove(struct pconn *pc, const struct tcpcpd_msg *m,
 		e = NULL; /* the id with another connection: not ours */
 	if (!e) {
 		ret = ENOENT;
-		for (o = entries; release && o; o = o->next)
-			if (!o->dying && same_tuple(&o->r, m))
-				ret = ESTALE; /* it moved on again since */
+		if (release && find_tuple(m))
+			ret = ESTALE; /* it moved on again since */
 		dlog(LOG_I, "gateway: %s of move %.8s: %s",
 		     proto_type_name(m->type), ids,
 		     ret == ESTALE ?
@@ -662,9 +761,9 @@ void gateway_stop(void)
 
 	gateway_flush();
 	while (entries) {
-		struct gw_entry *e = entries;
+		struct gw_entry *e = ENTRY(entries, all);
 
-		entries = e->next;
+		unlink_entry(e);
 		describe(&e->r, what, sizeof(what));
 		switch (e->r.mode) {
 		case TCPCPD_REDIR_RULE:
