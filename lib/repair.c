@@ -35,6 +35,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <limits.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
@@ -105,17 +106,15 @@ static bool state_movable(int st)
 /* A TCP socket of family AF_INET or AF_INET6: 0, else -errno */
 int repair_check_tcp(int s, int *domain)
 {
-	int type, proto, ret;
+	int proto, ret;
 
+	/* IPPROTO_TCP in an inet family is a SOCK_STREAM socket */
 	ret = repair_getopt(s, SOL_SOCKET, SO_DOMAIN, domain);
-	if (!ret)
-		ret = repair_getopt(s, SOL_SOCKET, SO_TYPE, &type);
 	if (!ret)
 		ret = repair_getopt(s, SOL_SOCKET, SO_PROTOCOL, &proto);
 	if (ret)
 		return ret;
-	if ((*domain != AF_INET && *domain != AF_INET6) ||
-	    type != SOCK_STREAM || proto != IPPROTO_TCP)
+	if ((*domain != AF_INET && *domain != AF_INET6) || proto != IPPROTO_TCP)
 		return -EINVAL;
 	return 0;
 }
@@ -131,62 +130,60 @@ int repair_in_repair(int s)
 
 /* ---- dump ---- */
 
+/*
+ * struct tcp_info as the kernel fills it: glibc's ends at tcpi_total_retrans
+ * (104 bytes); the counters that tell whether the connection changed
+ * follow (linux/tcp.h, since Linux 4.2-4.6)
+ */
+struct tcp_info_x {
+	struct tcp_info ti;
+	uint64_t pacing_rate, max_pacing_rate;
+	uint64_t bytes_acked, bytes_received;
+	uint32_t segs_out, segs_in;
+	uint32_t notsent_bytes;
+};
+
+_Static_assert(offsetof(struct tcp_info_x, bytes_acked) == 120,
+	       "struct tcp_info_x must follow the kernel's layout");
+
+static int tcp_info_x(int s, struct tcp_info_x *x)
+{
+	socklen_t len = sizeof(*x);
+
+	memset(x, 0, sizeof(*x));
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, x, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Did anything reach, leave or change the connection between a and b? */
+static bool tcp_info_same(const struct tcp_info_x *a,
+			  const struct tcp_info_x *b)
+{
+	return a->ti.tcpi_state == b->ti.tcpi_state &&
+	       a->ti.tcpi_unacked == b->ti.tcpi_unacked &&
+	       a->segs_in == b->segs_in && a->segs_out == b->segs_out &&
+	       a->bytes_acked == b->bytes_acked &&
+	       a->bytes_received == b->bytes_received &&
+	       a->notsent_bytes == b->notsent_bytes;
+}
+
 struct snap {
 	uint32_t write_seq, rcv_nxt;
 	int outq, nsd, inq, state;
 };
 
-static int read_snap(int s, struct snap *sn)
-{
-	struct tcp_info ti;
-	int v = 0, ret;
-
-	memset(sn, 0, sizeof(*sn));
-	ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_SEND_QUEUE);
-	if (!ret)
-		ret = repair_getopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ, &v);
-	sn->write_seq = (uint32_t)v;
-	if (!ret)
-		ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
-				    TCP_RECV_QUEUE);
-	if (!ret)
-		ret = repair_getopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ, &v);
-	sn->rcv_nxt = (uint32_t)v;
-	if (!ret)
-		ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
-				    TCP_NO_QUEUE);
-	if (!ret)
-		ret = repair_ioctl(s, SIOCOUTQ, &sn->outq);
-	if (!ret)
-		ret = repair_ioctl(s, SIOCOUTQNSD, &sn->nsd);
-	if (!ret)
-		ret = repair_ioctl(s, SIOCINQ, &sn->inq);
-	if (!ret)
-		ret = repair_tcp_info(s, &ti);
-	sn->state = ti.tcpi_state;
-	if (!ret &&
-	    (sn->outq < 0 || sn->nsd < 0 || sn->inq < 0 || sn->nsd > sn->outq))
-		ret = -EIO;
-	return ret;
-}
-
-/* Peek exactly len bytes of queue q into buf */
-static int peek_queue(int s, int q, uint8_t *buf, size_t len)
+/* Peek exactly len bytes of the current repair queue into buf */
+static int peek_queue(int s, uint8_t *buf, size_t len)
 {
 	ssize_t n;
-	int ret;
 
 	if (!len)
 		return 0;
-	ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, q);
-	if (ret)
-		return ret;
 	n = recv(s, buf, len, MSG_PEEK | MSG_DONTWAIT);
-	ret = n < 0 ? -errno : 0;
-	repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
-	if (!ret && (size_t)n != len)
-		ret = -EAGAIN;
-	return ret;
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EAGAIN;
 }
 
 static int addrs_of(int s, int domain, struct ici *ici)
@@ -294,17 +291,36 @@ static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
 		      struct ici *ici, uint8_t **bufp)
 {
 	struct tcp_repair_window w;
-	struct snap a, b;
+	struct tcp_info_x x0, x1;
+	struct snap a = { 0 };
 	struct tcp_info ti;
 	socklen_t len;
 	uint32_t fin_s, fin_r;
 	uint8_t *buf = NULL;
-	int tries, v, ret;
+	int tries, v, ret = 0, r2;
 
+	/*
+	 * One consistent reading: TCP_INFO's counters before and after the
+	 * queue lengths, sequence numbers and queue contents.  Between our
+	 * calls the kernel may still process a segment that passed the
+	 * socket filter before it was attached (or sits in the backlog):
+	 * any such change moves a counter, and the reading starts again.
+	 */
 	for (tries = 0; tries < DUMP_TRIES; tries++) {
-		ret = read_snap(s, &a);
+		ret = tcp_info_x(s, &x0);
+		if (!ret)
+			ret = repair_ioctl(s, SIOCOUTQ, &a.outq);
+		if (!ret)
+			ret = repair_ioctl(s, SIOCOUTQNSD, &a.nsd);
+		if (!ret)
+			ret = repair_ioctl(s, SIOCINQ, &a.inq);
 		if (ret)
 			break;
+		a.state = x0.ti.tcpi_state;
+		if (a.outq < 0 || a.nsd < 0 || a.inq < 0 || a.nsd > a.outq) {
+			ret = -EIO;
+			break;
+		}
 		if (!state_movable(a.state)) {
 			ret = a.state == TCP_LISTEN ? -EINVAL : -ENOTCONN;
 			break;
@@ -322,13 +338,29 @@ static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
 		if (a.state == TCPCP_STATE_FIN_WAIT2)
 			ici->sndq_len = 0;
 		ici->rcvq_len = a.inq;
-		ret = peek_queue(s, TCP_SEND_QUEUE, buf, ici->sndq_len);
+		v = 0;
+		ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
+				    TCP_SEND_QUEUE);
 		if (!ret)
-			ret = peek_queue(s, TCP_RECV_QUEUE, buf + ici->sndq_len,
-					 ici->rcvq_len);
+			ret = repair_getopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ, &v);
+		a.write_seq = (uint32_t)v;
 		if (!ret)
-			ret = read_snap(s, &b);
-		if (ret == -EAGAIN || (!ret && memcmp(&a, &b, sizeof(a)))) {
+			ret = peek_queue(s, buf, ici->sndq_len);
+		if (!ret)
+			ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
+					    TCP_RECV_QUEUE);
+		if (!ret)
+			ret = repair_getopt(s, IPPROTO_TCP, TCP_QUEUE_SEQ, &v);
+		a.rcv_nxt = (uint32_t)v;
+		if (!ret)
+			ret = peek_queue(s, buf + ici->sndq_len, ici->rcvq_len);
+		r2 = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
+				   TCP_NO_QUEUE);
+		if (!ret)
+			ret = r2;
+		if (!ret)
+			ret = tcp_info_x(s, &x1);
+		if (ret == -EAGAIN || (!ret && !tcp_info_same(&x0, &x1))) {
 			ret = -EAGAIN;
 			continue; /* something moved: read again */
 		}
@@ -349,9 +381,7 @@ static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
 	ici->sndq = buf;
 	ici->rcvq = buf + ici->sndq_len;
 
-	ret = repair_tcp_info(s, &ti);
-	if (ret)
-		goto err;
+	ti = x1.ti;
 	if (ti.tcpi_options & TCPI_OPT_SACK)
 		ici->opts |= TCPCP_OPT_SACK;
 	if (ti.tcpi_options & TCPI_OPT_WSCALE) {
@@ -412,15 +442,12 @@ static int repair_unisolate(int s);
  * receive queue in the ICI).  Wait until nothing is in flight, for at most
  * two RTTs plus a delayed ACK.
  */
-static void settle(int s)
+static void settle(int s, const struct tcp_info *ti)
 {
 	struct timespec ts = { 0, 500000 };
 	int outq, nsd, i, rounds;
-	struct tcp_info ti;
 
-	if (repair_tcp_info(s, &ti))
-		return;
-	rounds = 2 * (int)(2 * ti.tcpi_rtt / 1000 + SETTLE_DELACK_MS);
+	rounds = 2 * (int)(2 * ti->tcpi_rtt / 1000 + SETTLE_DELACK_MS);
 	for (i = 0; i < rounds && i < 2 * SETTLE_MAX_MS; i++) {
 		if (repair_ioctl(s, SIOCOUTQ, &outq) ||
 		    repair_ioctl(s, SIOCOUTQNSD, &nsd) || outq == nsd)
@@ -472,7 +499,7 @@ static int repair_dump(int s, unsigned int flags, void **out, size_t *outlen)
 	if (!ret)
 		ret = isolate_egress(s);
 	if (!ret)
-		settle(s);
+		settle(s, &ti);
 	if (!ret)
 		ret = isolate_ingress(s, ISOLATE_FILTER_DROP);
 	if (ret)
