@@ -31,20 +31,32 @@ int ev_add(struct ev *ev, uint32_t events)
 {
 	struct epoll_event e = { .events = events, .data.ptr = ev };
 
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, ev->fd, &e) ? -errno : 0;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, ev->fd, &e))
+		return -errno;
+	ev->events = events;
+	ev->armed = true;
+	return 0;
 }
 
+/* Change the events of ev; nothing to do (no syscall) when they are the same */
 int ev_mod(struct ev *ev, uint32_t events)
 {
 	struct epoll_event e = { .events = events, .data.ptr = ev };
 
-	return epoll_ctl(epfd, EPOLL_CTL_MOD, ev->fd, &e) ? -errno : 0;
+	if (ev->armed && ev->events == events)
+		return 0;
+	if (epoll_ctl(epfd, EPOLL_CTL_MOD, ev->fd, &e))
+		return -errno;
+	ev->events = events;
+	ev->armed = true;
+	return 0;
 }
 
 void ev_del(struct ev *ev)
 {
 	if (ev->fd >= 0)
 		epoll_ctl(epfd, EPOLL_CTL_DEL, ev->fd, NULL);
+	ev->armed = false;
 }
 
 uint64_t now_us(void)

@@ -77,6 +77,8 @@ const char *addr_str(const struct sockaddr_storage *ss, char *buf, size_t len);
 struct ev {
 	int fd;
 	void (*fn)(struct ev *ev, uint32_t events);
+	uint32_t events; /* registered with epoll (armed) */
+	bool armed;
 };
 int ev_add(struct ev *ev, uint32_t events);
 int ev_mod(struct ev *ev, uint32_t events);
@@ -93,6 +95,7 @@ struct pconn {
 	enum pc_state state;
 	bool initiator;
 	bool closing; /* close once wbuf is flushed */
+	bool more; /* the next frame follows at once: MSG_MORE */
 	bool eof; /* ended by the other side's FIN: all it sent was read */
 	bool idle; /* initiator, authenticated, kept for the next move */
 	bool notify; /* taken from the idle ones: tell the move (timers) */
@@ -109,6 +112,8 @@ void peer_stop(void);
 struct pconn *peer_connect(const struct sockaddr_storage *ss, socklen_t len,
 			   struct move *m);
 int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg);
+/* the same, in the kernel's send queue but held for the next frame */
+int peer_send_more(struct pconn *pc, const struct tcpcpd_msg *msg);
 void peer_close(struct pconn *pc, const char *why);
 void peer_timers(uint64_t now, uint64_t *next);
 void peer_close_all(void);
