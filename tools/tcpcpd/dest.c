@@ -217,7 +217,9 @@ static int run_handler(struct move *m)
  * endpoint isolated until it reads it, and rolls back if the connection
  * ends cleanly (FIN) without it.  So COMMITTED must be in the kernel's
  * send queue before the activation: a daemon killed after that point
- * still gets it out, in order, before its FIN.
+ * still gets it out, in order, before its FIN.  COMMITTED is queued with
+ * MSG_MORE: in the kernel (the promise holds), sent with ACTIVATED a few
+ * microseconds later in the same segment, one packet fewer per move.
  */
 void dest_commit(struct move *m)
 {
@@ -227,7 +229,8 @@ void dest_commit(struct move *m)
 
 	die_at("die-on-commit", m->id);
 	memcpy(r.id, m->id, 16);
-	if (peer_send(m->pc, &r) || !peer_flushed(m->pc)) {
+	/* COMMITTED and ACTIVATED leave together, in one segment */
+	if (peer_send_more(m->pc, &r) || !peer_flushed(m->pc)) {
 		/* the promise did not leave: do not activate; the origin rolls back */
 		tcpcp_discard(m->sock);
 		dlog(LOG_E,

@@ -117,7 +117,8 @@ static int pc_flush(struct pconn *pc)
 {
 	while (pc->wbuf.len > pc->wbuf.off) {
 		ssize_t n = send(pc->ev.fd, pc->wbuf.p + pc->wbuf.off,
-				 pc->wbuf.len - pc->wbuf.off, MSG_NOSIGNAL);
+				 pc->wbuf.len - pc->wbuf.off,
+				 MSG_NOSIGNAL | (pc->more ? MSG_MORE : 0));
 
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
@@ -195,6 +196,22 @@ int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg)
 		return ret;
 	dlog(LOG_D, "peer %s: sent %s", pc->addr, proto_type_name(msg->type));
 	return pc_kick(pc) ? 0 : -ECONNABORTED;
+}
+
+/*
+ * Queue the frame in the kernel with MSG_MORE: it leaves with the next
+ * frame, in one segment (the caller sends that one at once).  A daemon
+ * that dies in between still sends it: closing the socket pushes
+ * everything queued before the FIN.
+ */
+int peer_send_more(struct pconn *pc, const struct tcpcpd_msg *msg)
+{
+	int ret;
+
+	pc->more = true;
+	ret = peer_send(pc, msg);
+	pc->more = false;
+	return ret;
 }
 
 static void pc_reject(struct pconn *pc, int err, const char *why)
