@@ -150,14 +150,18 @@ int run_sync(char *const argv[], char *const envp[], unsigned int timeout_ms)
  * sees this daemon's connection end, has undone the redirect and rolled
  * back.  The daemon sends HOLD (with the socket) when it creates an endpoint
  * and DROP when the move ends here; the keeper closes its copy on DROP.
+ * The DROPs of one turn of the daemon's event loop go in one message
+ * (keeper_flush), and the keeper blocks in recvmsg: a move costs the
+ * keeper two wake-ups at most.
  * Once the daemon is gone (end of file on the pair) it keeps each endpoint
  * for its hold time more, then closes it (silent: it is isolated) and exits.
  */
 enum { K_HOLD = 1, K_DROP = 2 };
+#define K_BATCH 64
 struct kmsg {
 	uint32_t op;
-	uint32_t hold_ms;
-	uint8_t id[16];
+	uint32_t hold_ms; /* K_DROP: the number of ids, 1 to K_BATCH */
+	uint8_t id[K_BATCH][16]; /* K_HOLD: one */
 };
 struct kheld {
 	uint8_t id[16];
@@ -172,10 +176,10 @@ static void keeper_loop(int fd)
 {
 	struct kheld *h = NULL;
 	size_t n = 0, cap = 0, i;
+	uint32_t j;
 	bool gone = false;
 
 	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
 		union {
 			char buf[CMSG_SPACE(sizeof(int))];
 			struct cmsghdr align;
@@ -206,8 +210,6 @@ static void keeper_loop(int fd)
 			poll(NULL, 0, timeout);
 			continue;
 		}
-		if (poll(&p, 1, -1) < 0)
-			continue;
 		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -221,7 +223,10 @@ static void keeper_loop(int fd)
 		if (cm && cm->cmsg_level == SOL_SOCKET &&
 		    cm->cmsg_type == SCM_RIGHTS)
 			memcpy(&sfd, CMSG_DATA(cm), sizeof(int));
-		if (r != sizeof(k)) {
+		if (r < 8 || (k.op == K_HOLD && r != 8 + 16) ||
+		    (k.op == K_DROP &&
+		     (k.hold_ms < 1 || k.hold_ms > K_BATCH ||
+		      (size_t)r != 8 + 16 * (size_t)k.hold_ms))) {
 			if (sfd >= 0)
 				close(sfd);
 			continue;
@@ -239,7 +244,7 @@ static void keeper_loop(int fd)
 				}
 				h = nh;
 			}
-			memcpy(h[n].id, k.id, 16);
+			memcpy(h[n].id, k.id[0], 16);
 			h[n].fd = sfd;
 			h[n].hold_ms = k.hold_ms;
 			n++;
@@ -247,12 +252,13 @@ static void keeper_loop(int fd)
 		}
 		if (sfd >= 0)
 			close(sfd);
-		for (i = 0; i < n; i++)
-			if (k.op == K_DROP && !memcmp(h[i].id, k.id, 16)) {
-				close(h[i].fd);
-				h[i] = h[--n];
-				break;
-			}
+		for (j = 0; k.op == K_DROP && j < k.hold_ms; j++)
+			for (i = 0; i < n; i++)
+				if (!memcmp(h[i].id, k.id[j], 16)) {
+					close(h[i].fd);
+					h[i] = h[--n];
+					break;
+				}
 	}
 }
 
@@ -290,17 +296,19 @@ int keeper_start(void)
 	return 0;
 }
 
-static void keeper_send(int op, const uint8_t id[16], uint32_t hold_ms,
-			int fd)
+static struct kmsg drops = { .op = K_DROP };
+
+static void keeper_send(struct kmsg *k, int fd)
 {
+	int op = (int)k->op;
 	union ctl_fdbuf u;
-	struct kmsg k = { .op = (uint32_t)op, .hold_ms = hold_ms };
-	struct iovec iov = { .iov_base = &k, .iov_len = sizeof(k) };
+	struct iovec iov = { .iov_base = k,
+			     .iov_len = 8 + 16 * (op == K_DROP ? k->hold_ms :
+								 1) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (keeper_fd < 0)
 		return;
-	memcpy(k.id, id, 16);
 	ctl_attach_fd(&mh, &u, fd);
 	while (sendmsg(keeper_fd, &mh, MSG_NOSIGNAL) < 0) {
 		if (errno == EINTR)
@@ -315,16 +323,30 @@ static void keeper_send(int op, const uint8_t id[16], uint32_t hold_ms,
 
 void keeper_hold(const uint8_t id[16], int fd, uint32_t hold_ms)
 {
-	keeper_send(K_HOLD, id, hold_ms, fd);
+	struct kmsg k = { .op = K_HOLD, .hold_ms = hold_ms };
+
+	memcpy(k.id[0], id, 16);
+	keeper_send(&k, fd);
 }
 
+/* Sent with the others of this turn of the event loop (keeper_flush) */
 void keeper_drop(const uint8_t id[16])
 {
-	keeper_send(K_DROP, id, 0, -1);
+	memcpy(drops.id[drops.hold_ms++], id, 16);
+	if (drops.hold_ms == K_BATCH)
+		keeper_flush();
+}
+
+void keeper_flush(void)
+{
+	if (drops.hold_ms)
+		keeper_send(&drops, -1);
+	drops.hold_ms = 0;
 }
 
 void keeper_stop(void)
 {
+	keeper_flush();
 	if (keeper_fd >= 0)
 		close(keeper_fd);
 	keeper_fd = -1;

@@ -154,6 +154,7 @@ static int loop(void)
 			ev->fn(ev, evs[i].events);
 		}
 		gateway_flush(); /* REDIR: before the closed pconns go */
+		keeper_flush();
 		peer_reap();
 	}
 	return 0;

@@ -147,6 +147,7 @@ int run_sync(char *const argv[], char *const envp[], unsigned int timeout_ms);
 int keeper_start(void);
 void keeper_hold(const uint8_t id[16], int fd, uint32_t hold_ms);
 void keeper_drop(const uint8_t id[16]);
+void keeper_flush(void); /* the DROPs queued: after each turn of the loop */
 void keeper_stop(void);
 
 /* move.c: the move state machines */
