@@ -141,24 +141,50 @@ out:
 	return ret;
 }
 
+/*
+ * HMAC-SHA256 (RFC 2104) over d1 || d2, with SHA-256 fetched once and one
+ * digest context reused: OpenSSL 3's one-shot HMAC() fetches the algorithm,
+ * allocates and frees a context for every frame.
+ */
 static int hmac(const uint8_t *key, size_t klen, const void *d1, size_t n1,
 		const void *d2, size_t n2, uint8_t out[TCPCPD_MAC_LEN])
 {
-	uint8_t *tmp = malloc(n1 + n2 ? n1 + n2 : 1);
-	unsigned int mlen = 0;
-	int ret = 0;
+	static EVP_MD *md;
+	static EVP_MD_CTX *ctx;
+	uint8_t k[64], pad[64], inner[32];
+	unsigned int i, mlen = 0;
+	int ok;
 
-	if (!tmp)
+	if (!md)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (!ctx)
+		ctx = EVP_MD_CTX_new();
+	if (!md || !ctx)
 		return -ENOMEM;
-	memcpy(tmp, d1, n1);
-	if (n2)
-		memcpy(tmp + n1, d2, n2);
-	if (!HMAC(EVP_sha256(), key, (int)klen, tmp, n1 + n2, out, &mlen) ||
-	    mlen != TCPCPD_MAC_LEN)
-		ret = -EIO;
-	OPENSSL_cleanse(tmp, n1 + n2);
-	free(tmp);
-	return ret;
+	memset(k, 0, sizeof(k));
+	if (klen > sizeof(k)) {
+		if (!EVP_Digest(key, klen, k, &mlen, md, NULL))
+			return -EIO;
+	} else {
+		memcpy(k, key, klen);
+	}
+	for (i = 0; i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x36;
+	ok = EVP_DigestInit_ex(ctx, md, NULL) &&
+	     EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+	     EVP_DigestUpdate(ctx, d1, n1) &&
+	     (!n2 || EVP_DigestUpdate(ctx, d2, n2)) &&
+	     EVP_DigestFinal_ex(ctx, inner, &mlen) && mlen == sizeof(inner);
+	for (i = 0; ok && i < sizeof(pad); i++)
+		pad[i] = k[i] ^ 0x5c;
+	ok = ok && EVP_DigestInit_ex(ctx, md, NULL) &&
+	     EVP_DigestUpdate(ctx, pad, sizeof(pad)) &&
+	     EVP_DigestUpdate(ctx, inner, sizeof(inner)) &&
+	     EVP_DigestFinal_ex(ctx, out, &mlen) && mlen == TCPCPD_MAC_LEN;
+	OPENSSL_cleanse(k, sizeof(k));
+	OPENSSL_cleanse(pad, sizeof(pad));
+	OPENSSL_cleanse(inner, sizeof(inner));
+	return ok ? 0 : -EIO;
 }
 
 int proto_init(struct proto_sess *s, const uint8_t *psk, size_t len,

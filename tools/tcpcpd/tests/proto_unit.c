@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include "kselftest_harness.h"
 #include "proto.h"
 
@@ -299,6 +302,42 @@ TEST(release_and_redirect_modes)
 		i.rx_seq++; /* the next frame of r carries the next number */
 	}
 	buf_free(&b);
+}
+
+/*
+ * proto.c's own HMAC-SHA256 gives OpenSSL's HMAC(): the hello key for
+ * keys shorter and longer than SHA-256's 64-byte block, and both session
+ * keys (label and two nonces, the two-part input)
+ */
+TEST(hmac_matches_openssl)
+{
+	static const size_t lens[] = { 16, 32, 63, 64, 65, 100, 1024 };
+	uint8_t psk[1024], want[32], msg[13 + 64];
+	struct proto_sess i, r;
+	unsigned int mlen;
+	size_t k;
+
+	for (k = 0; k < sizeof(psk); k++)
+		psk[k] = (uint8_t)(k * 7 + 3);
+	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
+		ASSERT_EQ(0, proto_init(&i, psk, lens[k], true));
+		ASSERT_NE(NULL, HMAC(EVP_sha256(), psk, (int)lens[k],
+				     (const uint8_t *)"tcpcpd-v1 hello", 15, want,
+				     &mlen));
+		EXPECT_EQ(0, memcmp(want, i.k_hello, 32))
+		TH_LOG("hello key differs for a %zu-byte key", lens[k]);
+	}
+	pair(&i, &r);
+	memcpy(msg, "tcpcpd-v1 i2r", 13);
+	memcpy(msg + 13, i.nonce_own, 32);
+	memcpy(msg + 45, i.nonce_peer, 32);
+	HMAC(EVP_sha256(), key, KLEN, msg, sizeof(msg), want, &mlen);
+	EXPECT_EQ(0, memcmp(want, i.k_tx, 32));
+	EXPECT_EQ(0, memcmp(want, r.k_rx, 32));
+	memcpy(msg, "tcpcpd-v1 r2i", 13);
+	HMAC(EVP_sha256(), key, KLEN, msg, sizeof(msg), want, &mlen);
+	EXPECT_EQ(0, memcmp(want, i.k_rx, 32));
+	EXPECT_EQ(0, memcmp(want, r.k_tx, 32));
 }
 
 TEST_HARNESS_MAIN
