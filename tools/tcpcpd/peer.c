@@ -327,6 +327,11 @@ static void pc_read(struct pconn *pc)
 				return;
 			buf_consume(&pc->rbuf, (size_t)flen);
 		}
+		/* a short read emptied the socket; epoll (level-triggered)
+		 * reports what comes next, an end of file included
+		 */
+		if ((size_t)n < sizeof(tmp))
+			return;
 	}
 }
 
