@@ -558,18 +558,10 @@ static void free_entry(struct gw_entry *e)
 	free(e);
 }
 
-/* Run the first len bytes of o's lines alone; 0 or -errno, why */
+/* Apply the first len bytes of o's messages alone; 0 or -errno, why */
 static int run_part(const struct gw_op *o, size_t len, char *why, size_t wlen)
 {
-	char cmds[1024];
-
-	if (len >= sizeof(cmds)) {
-		snprintf(why, wlen, "%zu bytes of commands", len);
-		return -E2BIG;
-	}
-	memcpy(cmds, batch.p + o->off, len);
-	cmds[len] = '\0';
-	return nftm_run(cmds, why, wlen);
+	return nftm_apply(batch.p + o->off, len, why, wlen);
 }
 
 /*
@@ -601,10 +593,7 @@ void gateway_flush(void)
 		return;
 	ops = NULL;
 	ops_tail = &ops;
-	if (buf_put(&batch, "", 1))
-		all = -ENOMEM;
-	else
-		all = nftm_run((char *)batch.p, why, sizeof(why));
+	all = nftm_apply(batch.p, batch.len, why, sizeof(why));
 	if (all)
 		dlog(LOG_W, "gateway: nftables batch failed (%s); one by one",
 		     why);

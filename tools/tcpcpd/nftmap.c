@@ -47,13 +47,14 @@
  * SYN that crosses the release may leave its tuple in staleN without an
  * element: harmless, the tuple takes the default route either way.)
  *
- * Every change is a line of nft syntax; the gateway joins the lines of all
- * the moves that arrive together into one buffer, which libnftables sends
- * as one netlink transaction (all or nothing).  nft has no "destroy
- * element" here (1.0.6) and a "delete element" of a missing element fails
- * the whole transaction, so a tuple leaves staleN by "add element" then
- * "delete element", which succeeds whether it was there or not (unless the
- * set is full: gateway.c then runs the change without that pair).
+ * The table is set up and removed through libnftables (nft syntax).  Each
+ * per-connection change is an nf_tables element message (below); the
+ * gateway joins the messages of all the moves that arrive together into
+ * one buffer, sent as one netlink batch: one transaction (all or nothing).
+ * A delete of a missing element fails the whole transaction, so a tuple
+ * leaves staleN by an add then a delete, which succeeds whether it was
+ * there or not (unless the set is full: gateway.c then runs the change
+ * without that pair).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -61,7 +62,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "redir.h"
 
@@ -84,7 +91,7 @@ static int nft_open(void)
 }
 
 /* Run nft commands as one transaction: 0, or -EIO with nft's words in why */
-int nftm_run(const char *cmds, char *why, size_t len)
+static int nftm_run(const char *cmds, char *why, size_t len)
 {
 	const char *e;
 	int ret = nft_open();
@@ -152,50 +159,241 @@ bool nftm_active(void)
 }
 
 /*
- * Append "add|delete element inet tcpcpd connsN { KEY [: MARK] }\n" for the
- * connection (service laddr:lport, peer raddr:rport) to b.  0 or -ENOMEM.
+ * The per-connection changes bypass libnftables: for every command it
+ * parses the text and fetches the ruleset cache (a dozen system calls),
+ * where an element is one netlink message.  nftm_elem and nftm_unstale
+ * append nf_tables NEWSETELEM/DELSETELEM messages to a buffer; nftm_apply
+ * wraps them in a batch (one transaction, all or nothing) and sends it.
+ * A key is the concatenation the rules build, each field in a 32-bit
+ * register: address, port in network order then two zero bytes, address,
+ * port (16 bytes for IPv4, 40 for IPv6); the data of a map element is the
+ * mark, in host order (meta mark).
+ */
+static int nl_fd = -1;
+static uint32_t nl_seq;
+
+static int nla_put(struct buf *b, uint16_t type, const void *data,
+		   size_t len)
+{
+	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len),
+			    .nla_type = type };
+	static const uint8_t zero[NLA_ALIGNTO];
+	int ret = buf_put(b, &a, sizeof(a));
+
+	if (!ret && len)
+		ret = buf_put(b, data, len);
+	if (!ret && NLA_ALIGN(len) != len)
+		ret = buf_put(b, zero, NLA_ALIGN(len) - len);
+	return ret;
+}
+
+/* Open a nested attribute; nla_end(b, at) closes it */
+static int nla_begin(struct buf *b, uint16_t type, size_t *at)
+{
+	*at = b->len;
+	return nla_put(b, type | NLA_F_NESTED, NULL, 0);
+}
+
+static void nla_end(struct buf *b, size_t at)
+{
+	struct nlattr a;
+
+	memcpy(&a, b->p + at, sizeof(a));
+	a.nla_len = (uint16_t)(b->len - at);
+	memcpy(b->p + at, &a, sizeof(a));
+}
+
+static int nl_msg(struct buf *b, uint16_t type, uint16_t flags, uint8_t family,
+		  uint16_t res_id, size_t *at)
+{
+	struct nlmsghdr h = { .nlmsg_type = type,
+			      .nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags),
+			      .nlmsg_seq = ++nl_seq };
+	struct nfgenmsg g = { .nfgen_family = family,
+			      .version = NFNETLINK_V0,
+			      .res_id = htons(res_id) };
+
+	*at = b->len;
+	if (buf_put(b, &h, sizeof(h)) || buf_put(b, &g, sizeof(g)))
+		return -ENOMEM;
+	return 0;
+}
+
+static void nl_end(struct buf *b, size_t at)
+{
+	struct nlmsghdr h;
+
+	memcpy(&h, b->p + at, sizeof(h));
+	h.nlmsg_len = (uint32_t)(b->len - at);
+	memcpy(b->p + at, &h, sizeof(h));
+}
+
+/* One element message: add or delete KEY [: mark] in set */
+static int elem_msg(struct buf *b, bool add, const char *set, int family,
+		    const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
+		    uint16_t rport, const uint32_t *mark)
+{
+	size_t alen = family == 4 ? 4 : 16, klen = 0, m, l, e, k, d;
+	uint8_t key[40];
+	uint16_t port;
+	size_t start = b->len;
+
+	memset(key, 0, sizeof(key));
+	memcpy(key, raddr, alen);
+	klen = alen;
+	port = htons(rport);
+	memcpy(key + klen, &port, 2);
+	klen += 4;
+	memcpy(key + klen, laddr, alen);
+	klen += alen;
+	port = htons(lport);
+	memcpy(key + klen, &port, 2);
+	klen += 4;
+	if (nl_msg(b,
+		   (NFNL_SUBSYS_NFTABLES << 8) |
+			   (add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
+		   (uint16_t)(NLM_F_ACK | (add ? NLM_F_CREATE : 0)),
+		   NFPROTO_INET, 0, &m) ||
+	    nla_put(b, NFTA_SET_ELEM_LIST_TABLE, NFTM_TABLE,
+		    sizeof(NFTM_TABLE)) ||
+	    nla_put(b, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1) ||
+	    nla_begin(b, NFTA_SET_ELEM_LIST_ELEMENTS, &l) ||
+	    nla_begin(b, NFTA_LIST_ELEM, &e) ||
+	    nla_begin(b, NFTA_SET_ELEM_KEY, &k) ||
+	    nla_put(b, NFTA_DATA_VALUE, key, klen))
+		goto nomem;
+	nla_end(b, k);
+	if (mark) {
+		if (nla_begin(b, NFTA_SET_ELEM_DATA, &d) ||
+		    nla_put(b, NFTA_DATA_VALUE, mark, sizeof(*mark)))
+			goto nomem;
+		nla_end(b, d);
+	}
+	nla_end(b, e);
+	nla_end(b, l);
+	nl_end(b, m);
+	return 0;
+nomem:
+	b->len = start;
+	return -ENOMEM;
+}
+
+/*
+ * Append to b the message that adds (with mark) or deletes the element of
+ * the connection (service laddr:lport, peer raddr:rport).  0 or -ENOMEM.
  */
 int nftm_elem(struct buf *b, bool add, int family, const uint8_t *laddr,
 	      uint16_t lport, const uint8_t *raddr, uint16_t rport,
 	      uint32_t mark)
 {
-	int af = family == 4 ? AF_INET : AF_INET6;
-	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], line[256];
-	int n;
-
-	inet_ntop(af, laddr, l, sizeof(l));
-	inet_ntop(af, raddr, r, sizeof(r));
-	if (add)
-		n = snprintf(line, sizeof(line),
-			     "add element inet %s conns%d { %s . %u . %s . %u : %u }\n",
-			     NFTM_TABLE, family, r, rport, l, lport, mark);
-	else
-		n = snprintf(line, sizeof(line),
-			     "delete element inet %s conns%d { %s . %u . %s . %u }\n",
-			     NFTM_TABLE, family, r, rport, l, lport);
-	return buf_put(b, line, (size_t)n);
+	return elem_msg(b, add, family == 4 ? "conns4" : "conns6", family,
+			laddr, lport, raddr, rport, add ? &mark : NULL);
 }
 
 /*
- * Append the lines that take the connection's tuple out of staleN whether
- * it is there or not ("add element" then "delete element": a lone delete
- * of a missing element would fail the transaction).  0 or -ENOMEM.
+ * Append the pair that takes the tuple out of its stale set whether or not
+ * it is there: add (a no-op if present) then delete.  A lone delete of a
+ * missing element would fail the whole transaction.
  */
 int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
 		 uint16_t lport, const uint8_t *raddr, uint16_t rport)
 {
-	int af = family == 4 ? AF_INET : AF_INET6;
-	char l[INET6_ADDRSTRLEN], r[INET6_ADDRSTRLEN], key[160], line[400];
-	int n;
+	const char *set = family == 4 ? "stale4" : "stale6";
+	size_t start = b->len;
 
-	inet_ntop(af, laddr, l, sizeof(l));
-	inet_ntop(af, raddr, r, sizeof(r));
-	snprintf(key, sizeof(key), "stale%d { %s . %u . %s . %u }", family, r,
-		 rport, l, lport);
-	n = snprintf(line, sizeof(line),
-		     "add element inet %s %s\ndelete element inet %s %s\n",
-		     NFTM_TABLE, key, NFTM_TABLE, key);
-	return buf_put(b, line, (size_t)n);
+	if (elem_msg(b, true, set, family, laddr, lport, raddr, rport, NULL) ||
+	    elem_msg(b, false, set, family, laddr, lport, raddr, rport,
+		     NULL)) {
+		b->len = start;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int nl_open(void)
+{
+	int big = 32 << 20, one = 1;
+
+	if (nl_fd >= 0)
+		return 0;
+	nl_fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (nl_fd < 0)
+		return -errno;
+	/* a whole batch goes in one sendmsg (one transaction) */
+	if (setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof(big)))
+		setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
+	if (setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
+		setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	/* acknowledgements without a copy of each request */
+	setsockopt(nl_fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	return 0;
+}
+
+/*
+ * Apply the len bytes of messages at msgs (nftm_elem, nftm_unstale) as one
+ * transaction: 0, or the first error (-errno) with its text in why.
+ * nfnetlink processes the batch while we send it, so every answer is
+ * queued on our socket when sendmsg returns.
+ */
+int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
+{
+	struct sockaddr_nl k = { .nl_family = AF_NETLINK };
+	struct buf hd = { 0 }, tl = { 0 };
+	struct iovec iov[3];
+	struct msghdr mh = { .msg_name = &k,
+			     .msg_namelen = sizeof(k),
+			     .msg_iov = iov,
+			     .msg_iovlen = 3 };
+	uint8_t rb[8192] __attribute__((aligned(4)));
+	int ret = nl_open(), err = 0;
+	size_t at;
+	ssize_t n;
+
+	if (why && wlen)
+		why[0] = '\0';
+	if (ret)
+		goto out;
+	/* answers of an earlier batch cut short: not ours */
+	while (recv(nl_fd, rb, sizeof(rb), MSG_DONTWAIT) > 0)
+		;
+	ret = -ENOMEM;
+	if (nl_msg(&hd, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC,
+		   NFNL_SUBSYS_NFTABLES, &at))
+		goto out;
+	nl_end(&hd, at);
+	if (nl_msg(&tl, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES,
+		   &at))
+		goto out;
+	nl_end(&tl, at);
+	iov[0] = (struct iovec){ hd.p, hd.len };
+	iov[1] = (struct iovec){ (void *)msgs, len };
+	iov[2] = (struct iovec){ tl.p, tl.len };
+	if (sendmsg(nl_fd, &mh, 0) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	ret = 0;
+	while ((n = recv(nl_fd, rb, sizeof(rb), MSG_DONTWAIT)) > 0) {
+		struct nlmsghdr *h = (struct nlmsghdr *)rb;
+
+		for (; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+			struct nlmsgerr e;
+
+			if (h->nlmsg_type != NLMSG_ERROR ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(e)))
+				continue;
+			memcpy(&e, NLMSG_DATA(h), sizeof(e));
+			if (e.error && !err)
+				err = e.error;
+		}
+	}
+	ret = err;
+out:
+	if (ret && why && wlen)
+		snprintf(why, wlen, "nf_tables: %s", strerror(-ret));
+	buf_free(&hd);
+	buf_free(&tl);
+	return ret;
 }
 
 /* Remove the table and everything in it; 0 or -errno */
@@ -210,5 +408,8 @@ int nftm_teardown(char *why, size_t len)
 		nft_ctx_free(ctx);
 		ctx = NULL;
 	}
+	if (nl_fd >= 0)
+		close(nl_fd);
+	nl_fd = -1;
 	return ret;
 }

@@ -25,12 +25,12 @@ extern struct redir_conf rconf;
 /* nftmap.c */
 int nftm_setup(char *why, size_t len);
 bool nftm_active(void);
-int nftm_run(const char *cmds, char *why, size_t len);
 int nftm_elem(struct buf *b, bool add, int family, const uint8_t *laddr,
 	      uint16_t lport, const uint8_t *raddr, uint16_t rport,
 	      uint32_t mark);
 int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
 		 uint16_t lport, const uint8_t *raddr, uint16_t rport);
+int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen);
 int nftm_teardown(char *why, size_t len);
 
 /* redirect.c: ip rule add|del fwmark MARK lookup TABLE pref PREF */
