@@ -27,7 +27,10 @@
 # copying happens.  Not part of make check: about 2 minutes, needs haproxy.
 #
 # Environment: CONC (64), RATE_SECS (10), STREAMS (4), STREAM_MB (256),
-# REDIRECT_MODE (nftmap; rule), BENCH_KEEP=1 keeps the logs.
+# REDIRECT_MODE (nftmap; rule), BENCH_KEEP=1 keeps the logs, BENCH_PERF=1
+# (or all: the whole machine) prints a perf profile of the rate run,
+# BENCH_STRACE=daemons counts the syscalls of tcpcpd d, gw, b1 and the
+# dispatcher during the tcpcp rate run, BENCH_NO_HAPROXY=1 skips HAProxy's.
 # Exit 0 done, 1 failure, 4 skip.
 set -u
 cd "$(dirname "$0")/../../.." || exit 1
@@ -146,20 +149,46 @@ run_phase() {
 		die "$ph: ttfb run failed: $out"
 	eval "${ph}_ttfb1='$(field "$out" ttfb_p50_us) $(field "$out" ttfb_p99_us)'"
 	c0=$(ticks "$@")
-	# BENCH_PERF=1: a profile of the dispatch host's processes meanwhile
-	if [ -n "${BENCH_PERF:-}" ]; then
+	# BENCH_STRACE="PID...": syscalls of these processes meanwhile
+	local stp=()
+	for p in ${BENCH_STRACE:-}; do
+		timeout -s INT "$RATE_SECS" strace -c -f -p "$p" -o "$T/$ph.strace.$p" &
+		stp+=($!)
+	done
+	# BENCH_PERF=1: a profile of the dispatch host's processes meanwhile;
+	# BENCH_PERF=all: of the whole machine (every namespace, the kernel)
+	if [ "${BENCH_PERF:-}" = all ]; then
+		perf record -q -a -o "$T/$ph.perf" -- sleep "$RATE_SECS" > /dev/null 2>&1 &
+		perfpid=$!
+	elif [ -n "${BENCH_PERF:-}" ]; then
 		perf record -q -o "$T/$ph.perf" -p "$(echo "$@" | tr ' ' ,)" \
 			-- sleep "$RATE_SECS" > /dev/null 2>&1 &
 		perfpid=$!
 	fi
+	s0=$(sysbusy)
+	t0=$(date +%s%N)
 	out=$(in_ns peer "$BENCHCLI" -a $S4 -p "$port" -c "$CONC" -t "$RATE_SECS" $HOSTS 2>> "$T/$ph.cli.log") ||
 		die "$ph: rate run failed: $out"
 	c1=$(ticks "$@")
+	s1=$(sysbusy)
+	t1=$(date +%s%N)
+	for p in "${stp[@]+"${stp[@]}"}"; do wait "$p"; done
+	for p in ${BENCH_STRACE:-}; do
+		echo "$ph: syscalls of $p ($(cat /proc/$p/comm)):"
+		head -25 "$T/$ph.strace.$p"
+	done
+	# how busy the machine was: below 100 % the rate is bound by latency
+	eval "${ph}_busy=$(echo "scale=1; ($s1 - $s0) * 100 / $HZ / (($t1 - $t0) / 1000000000) / $(nproc)" | bc)"
+	eval "${ph}_cpuall=$(echo "scale=3; ($s1 - $s0) / $HZ * 1000 / $(field "$out" conns)" | bc)"
 	if [ -n "${BENCH_PERF:-}" ]; then
 		wait "$perfpid"
 		perf report -i "$T/$ph.perf" --no-children --sort comm,dso,symbol --stdio 2>/dev/null |
-			grep -v '^#' | grep '%' | head -25 > "$T/$ph.perf.txt"
-		echo "$ph: perf, top symbols of the dispatch host's processes:"
+			grep -v '^#' | grep '%' | head -${BENCH_PERF_LINES:-25} > "$T/$ph.perf.txt"
+		perf report -i "$T/$ph.perf" --no-children --sort comm --stdio 2>/dev/null |
+			grep -v '^#' | grep '%' | head -20 > "$T/$ph.perf-comm.txt"
+		echo "$ph: perf, share of the samples by command:"
+		sed 's/^/  /' "$T/$ph.perf-comm.txt"
+		echo "$ph: perf, top symbols ($([ "${BENCH_PERF:-}" = all ] && echo "whole machine" || echo "the dispatch host's processes")):"
 		sed 's/^/  /' "$T/$ph.perf.txt"
 	fi
 	echo "$ph rate: $out"
@@ -212,7 +241,11 @@ ip netns exec "$NAME-a" "$HAPROXY" -db -f "$T/haproxy.cfg" > "$T/haproxy.log" 2>
 hp=$!
 pids+=("$hp")
 wait_for 5 in_ns peer bash -c "exec 3<>/dev/tcp/$S4/81" || die "haproxy does not listen"
-run_phase H 81 "$hp"
+if [ -z "${BENCH_NO_HAPROXY:-}" ]; then
+	run_phase H 81 "$hp"
+else
+	H_rate=- H_ttfb1="0 0" H_ttfbc="0 0" H_cpuconn=- H_cpuall=- H_busy=- H_mbs=- H_cpugb=- H_dgb=- H_sysgb=-
+fi
 kill -TERM "$hp"
 
 # --- tcpcp-dispatch ---
@@ -248,6 +281,7 @@ pids+=("$dp")
 wait_for 5 grep -q "listening on" "$T/dispatch.log" || die "tcpcp-dispatch"
 sp=$(pgrep -P "$dp" | head -1)
 g0=$(ticks "$pid_gw")
+[ "${BENCH_STRACE:-}" = daemons ] && BENCH_STRACE="$pid_d $pid_gw $pid_b1 $dp"
 run_phase T 80 "$dp" "$pid_d" "$sp"
 g1=$(ticks "$pid_gw")
 kill -USR1 "$dp"
@@ -268,6 +302,8 @@ printf '%-44s %14s %16s\n' "connections/s ($CONC at once, ${RATE_SECS} s)" "$H_r
 printf '%-44s %14s %16s\n' "first byte p50 / p99 ms (1 at a time)" "$(pair "$H_ttfb1")" "$(pair "$T_ttfb1")"
 printf '%-44s %14s %16s\n' "first byte p50 / p99 ms ($CONC at once)" "$(pair "$H_ttfbc")" "$(pair "$T_ttfbc")"
 printf '%-44s %14s %16s\n' "d CPU s per 1,000 connections" "$H_cpuconn" "$T_cpuconn"
+printf '%-44s %14s %16s\n' "all CPUs busy s per 1,000 connections" "$H_cpuall" "$T_cpuall"
+printf '%-44s %14s %16s\n' "machine busy during the rate run %" "$H_busy" "$T_busy"
 printf '%-44s %14s %16s\n' "stream MB/s ($STREAMS x $STREAM_MB MB)" "$H_mbs" "$T_mbs"
 printf '%-44s %14s %16s\n' "d CPU s per GB (stream)" "$H_cpugb" "$T_cpugb"
 printf '%-44s %14s %16s\n' "bytes through d per byte delivered" "$H_dgb" "$T_dgb"
