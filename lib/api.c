@@ -15,7 +15,6 @@
 
 #include "internal.h"
 
-
 static pthread_mutex_t backend_lock = PTHREAD_MUTEX_INITIALIZER;
 static const struct tcpcp_ops *backend_ops;
 
@@ -80,7 +79,8 @@ static int backend_from_env(void)
 		return TCPCP_BACKEND_NATIVE;
 	if (!strcmp(e, "repair"))
 		return TCPCP_BACKEND_REPAIR;
-	tcpcp_log(TCPCP_LOG_WARN, "TCPCP_BACKEND=%s is not native, repair or auto; using auto",
+	tcpcp_log(TCPCP_LOG_WARN,
+		  "TCPCP_BACKEND=%s is not native, repair or auto; using auto",
 		  e);
 	return TCPCP_BACKEND_AUTO;
 }
@@ -94,9 +94,10 @@ const struct tcpcp_ops *tcpcp_ops(void)
 	if (!backend_ops) {
 		b = resolve(backend_from_env());
 		if (b < 0) {
-			tcpcp_log(TCPCP_LOG_WARN,
-				  "TCPCP_BACKEND: backend not available (%s); using repair",
-				  strerror(-b));
+			tcpcp_log(
+				TCPCP_LOG_WARN,
+				"TCPCP_BACKEND: backend not available (%s); using repair",
+				strerror(-b));
 			b = TCPCP_BACKEND_REPAIR;
 		}
 		backend_ops = ops_of(b);
@@ -150,8 +151,8 @@ TCPCP_EXPORT int tcpcp_create_ex(const void *buf, size_t len, int fd,
 	char why[160];
 	int ret;
 
-	if (flags & ~(TCPCP_CREATE_ANY_PORT | TCPCP_CREATE_CONG |
-		      TCPCP_CREATE_STRICT))
+	if (flags &
+	    ~(TCPCP_CREATE_ANY_PORT | TCPCP_CREATE_CONG | TCPCP_CREATE_STRICT))
 		return -EINVAL;
 	ret = ici_decode(buf, len, &ici, why, sizeof(why));
 	if (ret) {

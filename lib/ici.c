@@ -72,8 +72,8 @@ static bool seq_before(uint32_t a, uint32_t b)
 bool ici_fin_sent(uint8_t state)
 {
 	return state == TCPCP_STATE_FIN_WAIT1 ||
-	       state == TCPCP_STATE_FIN_WAIT2 ||
-	       state == TCPCP_STATE_CLOSING || state == TCPCP_STATE_LAST_ACK;
+	       state == TCPCP_STATE_FIN_WAIT2 || state == TCPCP_STATE_CLOSING ||
+	       state == TCPCP_STATE_LAST_ACK;
 }
 
 bool ici_fin_rcvd(uint8_t state)
@@ -121,11 +121,11 @@ static const uint32_t elem_size[__TCPCP_EL_MAX] = {
 };
 
 static const char *const elem_name[__TCPCP_EL_MAX] = {
-	[TCPCP_EL_CONN] = "CONN",	[TCPCP_EL_OPTS] = "OPTS",
-	[TCPCP_EL_SEQ] = "SEQ",		[TCPCP_EL_WIN] = "WIN",
-	[TCPCP_EL_TS] = "TS",		[TCPCP_EL_SNDQ] = "SNDQ",
-	[TCPCP_EL_RCVQ] = "RCVQ",	[TCPCP_EL_OFOQ] = "OFOQ",
-	[TCPCP_EL_CONG] = "CONG",	[TCPCP_EL_SOCKOPT] = "SOCKOPT",
+	[TCPCP_EL_CONN] = "CONN", [TCPCP_EL_OPTS] = "OPTS",
+	[TCPCP_EL_SEQ] = "SEQ",	  [TCPCP_EL_WIN] = "WIN",
+	[TCPCP_EL_TS] = "TS",	  [TCPCP_EL_SNDQ] = "SNDQ",
+	[TCPCP_EL_RCVQ] = "RCVQ", [TCPCP_EL_OFOQ] = "OFOQ",
+	[TCPCP_EL_CONG] = "CONG", [TCPCP_EL_SOCKOPT] = "SOCKOPT",
 };
 
 static int parse_conn(struct ici *ici, const uint8_t *p, char *why,
@@ -228,7 +228,8 @@ static int scan_ofo(struct ici *ici, char *why, size_t whylen)
 	ici->ofo_bytes = 0;
 	while (off < ici->ofoq_len) {
 		if (ici->ofoq_len - off < sizeof(struct tcpcp_ofo_seg))
-			return BAD("OFOQ: truncated segment header at %zu", off);
+			return BAD("OFOQ: truncated segment header at %zu",
+				   off);
 		len = get32(ici->ofoq + off + 4);
 		if (len == 0)
 			return BAD("OFOQ: empty segment at %zu", off);
@@ -270,13 +271,14 @@ int ici_ofo_next(const struct ici *ici, size_t *off, uint32_t *seq,
 static int check_addr(const struct ici *ici, const uint8_t *a,
 		      const char *which, char *why, size_t whylen)
 {
-	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0, 0,
+	static const uint8_t v4mapped[12] = { 0, 0, 0, 0, 0,	0,
 					      0, 0, 0, 0, 0xff, 0xff };
 
 	if (ici->family == TCPCP_FAMILY_INET) {
 		if (!all_zero(a + 4, 12))
-			return BAD("CONN: IPv4 %s address has bytes after the fourth",
-				   which);
+			return BAD(
+				"CONN: IPv4 %s address has bytes after the fourth",
+				which);
 		if (all_zero(a, 4))
 			return BAD("CONN: %s address is 0.0.0.0", which);
 		if (a[0] >= 224)
@@ -288,8 +290,9 @@ static int check_addr(const struct ici *ici, const uint8_t *a,
 		if (a[0] == 0xff)
 			return BAD("CONN: %s address is multicast", which);
 		if (!memcmp(a, v4mapped, 12))
-			return BAD("CONN: %s address is IPv4-mapped; use family 4",
-				   which);
+			return BAD(
+				"CONN: %s address is IPv4-mapped; use family 4",
+				which);
 	}
 	return 0;
 }
@@ -298,7 +301,9 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 {
 	/* write_seq counts a sent FIN; it is unacknowledged except in FIN-WAIT-2 */
 	uint32_t fin_s = ici_fin_sent(ici->state) &&
-			 ici->state != TCPCP_STATE_FIN_WAIT2 ? 1 : 0;
+					 ici->state != TCPCP_STATE_FIN_WAIT2 ?
+				 1 :
+				 0;
 	uint32_t fin_r = ici_fin_rcvd(ici->state) ? 1 : 0;
 	uint32_t rcv_used, prev_end, seq, len;
 	const uint8_t *data;
@@ -338,8 +343,10 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 	if ((ici->opts & TCPCP_OPT_USEC_TS) && !(ici->opts & TCPCP_OPT_TSTAMP))
 		return BAD("OPTS: USEC_TS without TSTAMP");
 	if (!!(ici->opts & TCPCP_OPT_TSTAMP) != ici->has_ts)
-		return BAD(ici->has_ts ? "TS: present without the TSTAMP option" :
-					 "TS: missing although TSTAMP was negotiated");
+		return BAD(
+			ici->has_ts ?
+				"TS: present without the TSTAMP option" :
+				"TS: missing although TSTAMP was negotiated");
 	if (ici->has_ts && (ici->ts_flags & ~TCPCP_TS_RECENT_VALID))
 		return BAD("TS: unknown flags 0x%x", ici->ts_flags);
 	if (ici->has_ts && !(ici->ts_flags & TCPCP_TS_RECENT_VALID) &&
@@ -353,10 +360,12 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 	if (ici->sndq_len > ICI_MAX_QUEUE || ici->rcvq_len > ICI_MAX_QUEUE)
 		return BAD("queue longer than %u bytes", ICI_MAX_QUEUE);
 	if (ici->write_seq - ici->snd_una != ici->sndq_len + fin_s)
-		return BAD("SEQ: write_seq - snd_una = %u but the send queue holds %u bytes%s",
-			   ici->write_seq - ici->snd_una, ici->sndq_len,
-			   fin_s ? " and a FIN" : "");
-	if (ici->state == TCPCP_STATE_FIN_WAIT2 && ici->snd_una != ici->write_seq)
+		return BAD(
+			"SEQ: write_seq - snd_una = %u but the send queue holds %u bytes%s",
+			ici->write_seq - ici->snd_una, ici->sndq_len,
+			fin_s ? " and a FIN" : "");
+	if (ici->state == TCPCP_STATE_FIN_WAIT2 &&
+	    ici->snd_una != ici->write_seq)
 		return BAD("SEQ: FIN-WAIT-2 with unacknowledged data or FIN");
 
 	/* receive side: copied_seq <= rcv_nxt; queue (+ unread FIN) fills it */
@@ -365,8 +374,9 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 		return BAD("SEQ: copied_seq after rcv_nxt");
 	if (!(rcv_used == ici->rcvq_len + fin_r ||
 	      (fin_r && rcv_used == 0 && ici->rcvq_len == 0)))
-		return BAD("SEQ: rcv_nxt - copied_seq = %u but the receive queue holds %u bytes%s",
-			   rcv_used, ici->rcvq_len, fin_r ? " and a FIN" : "");
+		return BAD(
+			"SEQ: rcv_nxt - copied_seq = %u but the receive queue holds %u bytes%s",
+			rcv_used, ici->rcvq_len, fin_r ? " and a FIN" : "");
 
 	/* windows, as tcp_repair_set_window() checks them */
 	if (ici->snd_wnd > (65535U << 14) || ici->max_window > (65535U << 14) ||
@@ -389,13 +399,15 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 		/* the first starts after rcv_nxt; later ones may touch */
 		if (first ? !seq_before(prev_end, seq) :
 			    seq_before(seq, prev_end))
-			return BAD("OFOQ: segment %u not after rcv_nxt or the previous one, or overlapping",
-				   seq);
-		if (seq_before(ici->rcv_nxt + (ici->rcv_wnd ? ici->rcv_wnd :
-							      1U << 30),
+			return BAD(
+				"OFOQ: segment %u not after rcv_nxt or the previous one, or overlapping",
+				seq);
+		if (seq_before(ici->rcv_nxt +
+				       (ici->rcv_wnd ? ici->rcv_wnd : 1U << 30),
 			       seq + len))
-			return BAD("OFOQ: segment %u+%u beyond the receive window",
-				   seq, len);
+			return BAD(
+				"OFOQ: segment %u+%u beyond the receive window",
+				seq, len);
 		prev_end = seq + len;
 		first = false;
 	}
@@ -411,20 +423,25 @@ int ici_validate(const struct ici *ici, char *why, size_t whylen)
 			return BAD("CONG: cwnd 0");
 		if (memchr(c->algorithm, 0, sizeof(c->algorithm)) == NULL)
 			return BAD("CONG: algorithm name not NUL-terminated");
-		for (size_t i = strlen(c->algorithm); i < sizeof(c->algorithm); i++)
+		for (size_t i = strlen(c->algorithm); i < sizeof(c->algorithm);
+		     i++)
 			if (c->algorithm[i])
-				return BAD("CONG: algorithm name not NUL-padded");
+				return BAD(
+					"CONG: algorithm name not NUL-padded");
 		for (const char *s = c->algorithm; *s; s++)
-			if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-			      *s == '_' || *s == '-'))
-				return BAD("CONG: algorithm name has character 0x%02x",
-					   (unsigned char)*s);
+			if (!((*s >= 'a' && *s <= 'z') ||
+			      (*s >= '0' && *s <= '9') || *s == '_' ||
+			      *s == '-'))
+				return BAD(
+					"CONG: algorithm name has character 0x%02x",
+					(unsigned char)*s);
 	}
 	if (ici->has_sockopt) {
 		const struct ici_sockopt *so = &ici->so;
 
 		if (so->set & ~TCPCP_SO_ALL)
-			return BAD("SOCKOPT: unknown option bits 0x%x", so->set);
+			return BAD("SOCKOPT: unknown option bits 0x%x",
+				   so->set);
 		if (so->nodelay > 1 || so->keepalive > 1)
 			return BAD("SOCKOPT: nodelay/keepalive not 0 or 1");
 		if (so->keepidle > 32767 || so->keepintvl > 32767 ||
@@ -479,7 +496,8 @@ int ici_decode(const void *buf, size_t len, struct ici *ici, char *why,
 		const uint8_t *e;
 
 		if (total - off < sizeof(struct tcpcp_ici_elem))
-			return BAD("truncated element header at offset %zu", off);
+			return BAD("truncated element header at offset %zu",
+				   off);
 		type = get16(p + off);
 		flags = get16(p + off + 2);
 		elen = get32(p + off + 4);
@@ -489,17 +507,20 @@ int ici_decode(const void *buf, size_t len, struct ici *ici, char *why,
 			return BAD("element %u at offset %zu overruns the ICI",
 				   type, off);
 		if (flags & ~TCPCP_ELF_MANDATORY)
-			return BAD("element %u: unknown flags 0x%x", type, flags);
+			return BAD("element %u: unknown flags 0x%x", type,
+				   flags);
 		if (!all_zero(e + elen, pad4(elen) - elen))
 			return BAD("element %u: padding not zero", type);
-		if (off == sizeof(struct tcpcp_ici_hdr) && type != TCPCP_EL_CONN)
+		if (off == sizeof(struct tcpcp_ici_hdr) &&
+		    type != TCPCP_EL_CONN)
 			return BAD("first element is %u, not CONN", type);
 		off += sizeof(struct tcpcp_ici_elem) + pad4(elen);
 
 		if (type == TCPCP_EL_UNSPEC || type > TCPCP_EL_MAX) {
 			if (flags & TCPCP_ELF_MANDATORY)
 				return fail(why, whylen, -EPROTONOSUPPORT,
-					    "unknown mandatory element %u", type);
+					    "unknown mandatory element %u",
+					    type);
 			continue;
 		}
 		if (seen & (1U << type))
@@ -561,7 +582,8 @@ int ici_decode(const void *buf, size_t len, struct ici *ici, char *why,
 		if (t == TCPCP_EL_TS)
 			continue;
 		if (!(seen & (1U << t)))
-			return BAD("mandatory element %s missing", elem_name[t]);
+			return BAD("mandatory element %s missing",
+				   elem_name[t]);
 	}
 	return ici_validate(ici, why, whylen);
 }
@@ -589,8 +611,7 @@ size_t ici_encoded_size(const struct ici *ici)
 }
 
 /* Start an element; returns its payload (zeroed, padding included) */
-static uint8_t *elem(uint8_t **pos, uint16_t type, uint16_t flags,
-		     uint32_t len)
+static uint8_t *elem(uint8_t **pos, uint16_t type, uint16_t flags, uint32_t len)
 {
 	uint8_t *p = *pos;
 

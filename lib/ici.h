@@ -18,7 +18,7 @@ struct ici_cong {
 };
 
 struct ici_sockopt {
-	uint32_t set;		/* TCPCP_SO_* */
+	uint32_t set; /* TCPCP_SO_* */
 	uint8_t nodelay, keepalive, tos;
 	uint32_t keepidle, keepintvl, keepcnt, user_timeout;
 	uint32_t sndbuf, rcvbuf, mark, notsent_lowat;
@@ -30,16 +30,16 @@ struct ici_sockopt {
  */
 struct ici {
 	uint8_t major, minor;
-	uint16_t hdr_flags;		/* TCPCP_ICI_F_* */
+	uint16_t hdr_flags; /* TCPCP_ICI_F_* */
 
-	uint8_t family;			/* TCPCP_FAMILY_* */
-	uint8_t state;			/* TCPCP_STATE_* */
+	uint8_t family; /* TCPCP_FAMILY_* */
+	uint8_t state; /* TCPCP_STATE_* */
 	uint8_t laddr[16], raddr[16];
 	uint16_t lport, rport;
 
 	uint16_t mss, user_mss;
 	uint8_t snd_wscale, rcv_wscale;
-	uint16_t opts;			/* TCPCP_OPT_* */
+	uint16_t opts; /* TCPCP_OPT_* */
 
 	uint32_t snd_una, snd_nxt, write_seq, rcv_nxt, copied_seq;
 	uint32_t snd_wl1, snd_wnd, max_window, rcv_wnd, rcv_wup;
@@ -47,13 +47,13 @@ struct ici {
 	bool has_ts;
 	uint32_t ts_val, ts_recent, ts_recent_age, ts_flags;
 
-	const uint8_t *sndq;		/* bytes from snd_una, FIN excluded */
+	const uint8_t *sndq; /* bytes from snd_una, FIN excluded */
 	uint32_t sndq_len;
-	const uint8_t *rcvq;		/* bytes from copied_seq, FIN excluded */
+	const uint8_t *rcvq; /* bytes from copied_seq, FIN excluded */
 	uint32_t rcvq_len;
-	const uint8_t *ofoq;		/* raw TCPCP_EL_OFOQ payload, or NULL */
-	uint32_t ofoq_len;		/* payload bytes */
-	uint32_t ofo_segs, ofo_bytes;	/* counted by ici_decode */
+	const uint8_t *ofoq; /* raw TCPCP_EL_OFOQ payload, or NULL */
+	uint32_t ofoq_len; /* payload bytes */
+	uint32_t ofo_segs, ofo_bytes; /* counted by ici_decode */
 
 	bool has_cong;
 	struct ici_cong cong;
@@ -62,7 +62,7 @@ struct ici {
 };
 
 /* Largest queue an ICI may carry, each of send, receive and out-of-order */
-#define ICI_MAX_QUEUE	(64U << 20)
+#define ICI_MAX_QUEUE (64U << 20)
 
 /* A FIN was sent by this endpoint (counted in write_seq) */
 bool ici_fin_sent(uint8_t state);

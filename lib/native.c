@@ -23,7 +23,7 @@
  * dump an mmap, an mremap and later a munmap, which cost more CPU than the
  * kernel's dump itself (measured in the VM benchmark).
  */
-#define NATIVE_FIRST_BUF	(64U << 10)
+#define NATIVE_FIRST_BUF (64U << 10)
 
 /* The one place a failed call becomes -errno */
 static int sys_ret(int ret)
@@ -51,8 +51,7 @@ static int set_cong_restore(void **buf, size_t *len, int on)
 	ret = ici_decode(*buf, *len, &ici, NULL, 0);
 	if (ret)
 		return ret;
-	if (!ici.has_cong ||
-	    !!(ici.cong.flags & TCPCP_CONG_F_RESTORE) == !!on)
+	if (!ici.has_cong || !!(ici.cong.flags & TCPCP_CONG_F_RESTORE) == !!on)
 		return 0;
 	if (on)
 		ici.cong.flags |= TCPCP_CONG_F_RESTORE;
@@ -96,9 +95,10 @@ static int native_dump(int s, unsigned int flags, void **ici, size_t *len)
 		/* the endpoint is isolated now: a failure here is not fatal */
 		ret = set_cong_restore(ici, len, 1);
 		if (ret < 0)
-			tcpcp_log(TCPCP_LOG_WARN,
-				  "native: cannot mark the ICI for congestion restore: %s",
-				  strerror(-ret));
+			tcpcp_log(
+				TCPCP_LOG_WARN,
+				"native: cannot mark the ICI for congestion restore: %s",
+				strerror(-ret));
 	}
 	return 0;
 fail:
@@ -142,7 +142,7 @@ static int native_create(const struct ici *ici, int fd, unsigned int flags,
 	void *buf = NULL;
 	size_t len;
 
-	(void)lost;	/* the kernel restores everything the ICI holds */
+	(void)lost; /* the kernel restores everything the ICI holds */
 	if (copy.has_cong) {
 		if (flags & TCPCP_CREATE_CONG)
 			copy.cong.flags |= TCPCP_CONG_F_RESTORE;
@@ -164,8 +164,8 @@ static int native_create(const struct ici *ici, int fd, unsigned int flags,
 	if (flags & TCPCP_CREATE_ANY_PORT)
 		ret = bind_any_port(fd, ici);
 	if (!ret)
-		ret = sys_ret(setsockopt(fd, SOL_TCP, TCP_ICI, buf,
-					 (socklen_t)len));
+		ret = sys_ret(
+			setsockopt(fd, SOL_TCP, TCP_ICI, buf, (socklen_t)len));
 	free(buf);
 	if (ret < 0) {
 		if (own)

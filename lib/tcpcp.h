@@ -62,18 +62,18 @@ const char *tcpcp_backend_name(int backend);
 int tcpcp_native_available(void);
 
 /* Dump flags */
-#define TCPCP_DUMP_CONG		0x0001	/* ask the destination to restore cwnd etc. */
+#define TCPCP_DUMP_CONG 0x0001 /* ask the destination to restore cwnd etc. */
 
 /* Create flags */
-#define TCPCP_CREATE_ANY_PORT	0x0001	/* bind the ICI's address, any free port */
-#define TCPCP_CREATE_CONG	0x0002	/* restore congestion state (native only) */
-#define TCPCP_CREATE_STRICT	0x0004	/* fail if any part cannot be restored */
+#define TCPCP_CREATE_ANY_PORT 0x0001 /* bind the ICI's address, any free port */
+#define TCPCP_CREATE_CONG 0x0002 /* restore congestion state (native only) */
+#define TCPCP_CREATE_STRICT 0x0004 /* fail if any part cannot be restored */
 
 /* What tcpcp_create_ex could not restore (its *lost) */
-#define TCPCP_LOST_TS_RECENT	0x0001
-#define TCPCP_LOST_OFO		0x0002
-#define TCPCP_LOST_CONG		0x0004
-#define TCPCP_LOST_ECN		0x0008
+#define TCPCP_LOST_TS_RECENT 0x0001
+#define TCPCP_LOST_OFO 0x0002
+#define TCPCP_LOST_CONG 0x0004
+#define TCPCP_LOST_ECN 0x0008
 
 int tcpcp_dump(int s, unsigned int flags, void **ici, size_t *len);
 int tcpcp_create_ex(const void *ici, size_t len, int fd, unsigned int flags,
@@ -85,16 +85,16 @@ int tcpcp_max_size(int s);
 
 /* ICI inspection and rewriting; none of these touch a socket */
 struct tcpcp_info {
-	int family;			/* AF_INET or AF_INET6 */
-	int state;			/* TCPCP_STATE_* (Linux TCP_* numbers) */
+	int family; /* AF_INET or AF_INET6 */
+	int state; /* TCPCP_STATE_* (Linux TCP_* numbers) */
 	struct sockaddr_storage local;
 	struct sockaddr_storage remote;
 	uint32_t snd_una, snd_nxt, write_seq, rcv_nxt, copied_seq;
 	uint32_t sndq_len, rcvq_len, ofo_segs, ofo_len;
 	uint16_t mss;
-	unsigned int options;		/* TCPCP_OPT_* */
+	unsigned int options; /* TCPCP_OPT_* */
 	unsigned int major, minor;
-	size_t len;			/* bytes of the whole ICI */
+	size_t len; /* bytes of the whole ICI */
 };
 
 int tcpcp_ici_check(const void *ici, size_t len, char *why, size_t whylen);
@@ -102,9 +102,9 @@ int tcpcp_ici_info(const void *ici, size_t len, struct tcpcp_info *info);
 int tcpcp_ici_set_local(void *ici, size_t len, const struct sockaddr *sa,
 			socklen_t salen);
 
-#define TCPCP_PRINT_JSON	0x0001
-#define TCPCP_PRINT_PRETTY	0x0002	/* JSON on several lines */
-#define TCPCP_PRINT_DATA	0x0004	/* include queue bytes as hex */
+#define TCPCP_PRINT_JSON 0x0001
+#define TCPCP_PRINT_PRETTY 0x0002 /* JSON on several lines */
+#define TCPCP_PRINT_DATA 0x0004 /* include queue bytes as hex */
 int tcpcp_ici_print(const void *ici, size_t len, FILE *f, unsigned int flags);
 
 /* Logging: the library never prints, it calls this */

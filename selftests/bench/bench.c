@@ -50,7 +50,6 @@
 #include "stream.h"
 #include "tcpcp.h"
 
-
 bool opt_pcap;
 /*
  * -s: the dump at a, the transfer and the create at b one after the other,
@@ -457,7 +456,8 @@ static int parse_backends(char *arg, int *be, int max)
 			return -1;
 		if (tcpcp_set_backend(b)) {
 			printf("bench: backend %s not available here: left "
-			       "out\n", tok);
+			       "out\n",
+			       tok);
 			continue;
 		}
 		b = tcpcp_backend();
@@ -487,7 +487,8 @@ static void raise_nofile(const int *ns, int nn)
 	if (rl.rlim_max < need)
 		rl.rlim_max = need;
 	if (setrlimit(RLIMIT_NOFILE, &rl)) {
-		fprintf(stderr, "bench: cannot raise RLIMIT_NOFILE to %llu: %s\n",
+		fprintf(stderr,
+			"bench: cannot raise RLIMIT_NOFILE to %llu: %s\n",
 			(unsigned long long)need, strerror(errno));
 		getrlimit(RLIMIT_NOFILE, &rl);
 		rl.rlim_cur = rl.rlim_max;
@@ -555,7 +556,8 @@ int main(int argc, char **argv)
 	       "%.1f s before and after the move; times in ms%s\n",
 	       PAYLOAD, CHUNK, PERIOD * 1000, PERIOD_CONN * 1e6, PHASE,
 	       opt_serial ? ";\n-s: dump all, transfer, create all (the "
-			    "freeze includes the transfer)" : "");
+			    "freeze includes the transfer)" :
+			    "");
 	report_clocks();
 	/*
 	 * Under TCG the first run of a code path pays for its translation:

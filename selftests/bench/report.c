@@ -15,13 +15,13 @@
 #include "bench.h"
 #include "tcpcp.h"
 
-#define MS(x) ((x) * 1e3)
-#define US(x) ((x) * 1e6)
+#define MS(x) ((x)*1e3)
+#define US(x) ((x)*1e6)
 #define RATIO_TARGET (1.0 / 3)
 #define SYSCALL_TARGET 5
 
 static const char *const phase_name[PH_N] = { "dump", "create", "activate",
-					       "discard" };
+					      "discard" };
 
 /* What report_clocks() found: smallest steps and a reading's cost, s */
 static double step_cpu, step_mono, step_ru, cpu_pair;
@@ -74,7 +74,8 @@ void report_clocks(void)
 	int i;
 
 	f = fopen("/sys/devices/system/clocksource/clocksource0/"
-		  "current_clocksource", "r");
+		  "current_clocksource",
+		  "r");
 	if (f) {
 		if (fscanf(f, "%31s", clocksource) != 1)
 			strcpy(clocksource, "?");
@@ -114,11 +115,11 @@ void print_row(const struct row *r)
 	printf("%6d %-6s %6.3f %6.3f %6.3f %6.3f %6.3f %6.3f %4.0f %4.0f %4.0f"
 	       " %9.1f %8.1f %8.1f %8.1f %8.1f %7.1f",
 	       r->n, tcpcp_backend_name(r->backend), MS(r->get[0]),
-	       MS(r->get[1]), MS(r->create[0]), MS(r->create[1]),
-	       MS(r->act[0]), MS(r->act[1]), r->sys[PH_DUMP],
-	       r->sys[PH_CREATE], r->sys[PH_ACT], MS(r->freeze),
-	       MS(r->act_all), MS(r->ps.move_max), MS(r->ps.move_p50),
-	       MS(r->ps.after_max), MS(r->ps.base_max));
+	       MS(r->get[1]), MS(r->create[0]), MS(r->create[1]), MS(r->act[0]),
+	       MS(r->act[1]), r->sys[PH_DUMP], r->sys[PH_CREATE],
+	       r->sys[PH_ACT], MS(r->freeze), MS(r->act_all),
+	       MS(r->ps.move_max), MS(r->ps.move_p50), MS(r->ps.after_max),
+	       MS(r->ps.base_max));
 	if (r->pcap_stall >= 0)
 		printf(" %8.1f %-5s", r->pcap_stall, r->pcap);
 	else if (opt_pcap)
@@ -196,11 +197,13 @@ static const struct row *partner(const struct row *rows, int nrows, int k)
 	int m;
 
 	for (m = k - 1; m >= 0 && rows[m].n == rows[k].n &&
-			rows[m].backend != rows[k].backend; m--)
+			rows[m].backend != rows[k].backend;
+	     m--)
 		if (rows[m].backend == TCPCP_BACKEND_NATIVE)
 			return rows[m].ok ? &rows[m] : NULL;
 	for (m = k + 1; m < nrows && rows[m].n == rows[k].n &&
-			rows[m].backend != rows[k].backend; m++)
+			rows[m].backend != rows[k].backend;
+	     m++)
 		if (rows[m].backend == TCPCP_BACKEND_NATIVE)
 			return rows[m].ok ? &rows[m] : NULL;
 	return NULL;
@@ -225,8 +228,8 @@ static double print_ratio(const struct row *nat, const struct row *rep,
 		printf("\n");
 		return r;
 	}
-	printf(" %8.2f |", total(rep->ru) > 0 ?
-				   total(nat->ru) / total(rep->ru) : 0);
+	printf(" %8.2f |",
+	       total(rep->ru) > 0 ? total(nat->ru) / total(rep->ru) : 0);
 	for (p = 0; p < PH_N; p++)
 		printf(" %4s", "");
 	printf(" %5.2f\n", total(nat->sys) / total(rep->sys));
@@ -255,8 +258,8 @@ static void cpu_table(const struct row *rows, int nrows, bool median)
 	if (median)
 		printf("\n");
 	else
-		printf(" %8s | %4s %4s %4s %4s %5s\n", "rusage", "dump",
-		       "crt", "act", "disc", "total");
+		printf(" %8s | %4s %4s %4s %4s %5s\n", "rusage", "dump", "crt",
+		       "act", "disc", "total");
 	for (i = 0; i < nrows; i++) {
 		print_cpu_row(&rows[i], median);
 		if (rows[i].backend != TCPCP_BACKEND_REPAIR)
@@ -268,8 +271,8 @@ static void cpu_table(const struct row *rows, int nrows, bool median)
 		r = print_ratio(nat, rep, median);
 		any = true;
 		met &= r <= RATIO_TARGET;
-		len += snprintf(line + len, sizeof(line) - len,
-				"%sN=%d %.2f", len ? ", " : "", rep->n, r);
+		len += snprintf(line + len, sizeof(line) - len, "%sN=%d %.2f",
+				len ? ", " : "", rep->n, r);
 		if (len >= (int)sizeof(line))
 			len = sizeof(line) - 1;
 	}

@@ -29,5 +29,6 @@ unit: $(UNIT_BINS) $(UNIT_SAN_BINS)
 
 CHECK_DEPS += $(UNIT_BINS) $(UNIT_SAN_BINS)
 CHECK_TESTS += $(foreach t,$(UNIT_TESTS),$(UNIT_DIR)/$(t) $(UNIT_DIR)/$(t)-san)
-# cppcheck over lib/ and tools/ (clang-format: selftests/unit/lint_format.sh)
-CHECK_TESTS += selftests/unit/lint_cppcheck.sh
+# cppcheck over lib/ and tools/; every C file as clang-format (.clang-format)
+# lays it out (make format)
+CHECK_TESTS += selftests/unit/lint_cppcheck.sh selftests/unit/lint_format.sh

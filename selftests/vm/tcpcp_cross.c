@@ -11,19 +11,21 @@
 #include "tcpcp_util.h"
 #include "tcpcp_api_util.h"
 
-FIXTURE(cross) {
+FIXTURE(cross)
+{
 	int c, s;
 };
 
-FIXTURE_VARIANT(cross) {
+FIXTURE_VARIANT(cross)
+{
 	int family;
 };
 
-FIXTURE_VARIANT_ADD(cross, ipv4) {
+FIXTURE_VARIANT_ADD(cross, ipv4){
 	.family = AF_INET,
 };
 
-FIXTURE_VARIANT_ADD(cross, ipv6) {
+FIXTURE_VARIANT_ADD(cross, ipv6){
 	.family = AF_INET6,
 };
 

@@ -154,19 +154,23 @@ int main(int argc, char **argv)
 					return 1;
 				}
 			}
-			if (!setsockopt(d, SOL_TCP, TCP_ICI, buf, (socklen_t)len)) {
+			if (!setsockopt(d, SOL_TCP, TCP_ICI, buf,
+					(socklen_t)len)) {
 				/* accepted: an isolated endpoint, drop it */
 				ok++;
 				close(d);
 				d = -1;
-			} else if (errno == EINVAL || errno == EPROTONOSUPPORT ||
+			} else if (errno == EINVAL ||
+				   errno == EPROTONOSUPPORT ||
 				   errno == EAFNOSUPPORT ||
-				   errno == EADDRINUSE || errno == EADDRNOTAVAIL ||
-				   errno == ENETUNREACH || errno == EHOSTUNREACH ||
-				   errno == EACCES) {
+				   errno == EADDRINUSE ||
+				   errno == EADDRNOTAVAIL ||
+				   errno == ENETUNREACH ||
+				   errno == EHOSTUNREACH || errno == EACCES) {
 				refused++;
 				/* a failed create may leave it bound: renew */
-				if (errno != EINVAL && errno != EPROTONOSUPPORT) {
+				if (errno != EINVAL &&
+				    errno != EPROTONOSUPPORT) {
 					close(d);
 					d = -1;
 				}

@@ -10,19 +10,21 @@
 #include "tcpcp_util.h"
 #include "tcpcp_api_util.h"
 
-FIXTURE(native) {
+FIXTURE(native)
+{
 	int c, s;
 };
 
-FIXTURE_VARIANT(native) {
+FIXTURE_VARIANT(native)
+{
 	int family;
 };
 
-FIXTURE_VARIANT_ADD(native, ipv4) {
+FIXTURE_VARIANT_ADD(native, ipv4){
 	.family = AF_INET,
 };
 
-FIXTURE_VARIANT_ADD(native, ipv6) {
+FIXTURE_VARIANT_ADD(native, ipv6){
 	.family = AF_INET6,
 };
 
@@ -53,7 +55,7 @@ TEST_F(native, move_through_the_api)
 	ASSERT_EQ(4, write(self->c, "abcd", 4));
 	usleep(20000);
 	ASSERT_EQ(0, vm_move_via(self->s, TCPCP_BACKEND_NATIVE,
-			      TCPCP_BACKEND_NATIVE, &d));
+				 TCPCP_BACKEND_NATIVE, &d));
 	EXPECT_EQ(TCPCP_BACKEND_NATIVE, tcpcp_backend());
 	ASSERT_EQ(0, vm_read_all(d, buf, 4, 2000));
 	EXPECT_EQ(0, memcmp(buf, "abcd", 4));
@@ -70,7 +72,7 @@ TEST_F(native, close_wait)
 	ASSERT_EQ(0, shutdown(self->c, SHUT_WR));
 	usleep(20000);
 	ASSERT_EQ(0, vm_move_via(self->s, TCPCP_BACKEND_NATIVE,
-			      TCPCP_BACKEND_NATIVE, &d));
+				 TCPCP_BACKEND_NATIVE, &d));
 	ASSERT_EQ(0, vm_read_all(d, buf, 4, 2000));
 	EXPECT_EQ(0, memcmp(buf, "last", 4));
 	EXPECT_EQ(0, read(d, buf, 1)) TH_LOG("no EOF after the moved FIN");
@@ -102,7 +104,8 @@ TEST_F(native, fin_wait1_unsent_fin)
 	ASSERT_EQ(0, vm_fn(d, TCPCP_ACTIVATE));
 	ASSERT_EQ(0, vm_read_all(self->c, buf, 5, 2000));
 	EXPECT_EQ(0, memcmp(buf, "final", 5));
-	EXPECT_EQ(0, read(self->c, buf, 1)) TH_LOG("no FIN from the new endpoint");
+	EXPECT_EQ(0, read(self->c, buf, 1))
+	TH_LOG("no FIN from the new endpoint");
 	/* half-closed: the peer can still send */
 	ASSERT_EQ(2, write(self->c, "ok", 2));
 	ASSERT_EQ(0, vm_read_all(d, buf, 2, 2000));
@@ -114,7 +117,7 @@ TEST_F(native, repair_to_native)
 	int d = -1, ret;
 
 	ret = vm_move_via(self->s, TCPCP_BACKEND_REPAIR, TCPCP_BACKEND_NATIVE,
-		       &d);
+			  &d);
 	ASSERT_EQ(0, ret) TH_LOG("move: %s", strerror(-ret));
 	vm_stream_check(_metadata, self->c, d);
 	close(d);

@@ -12,20 +12,22 @@
 
 #define SYSCTL_PRIV "/proc/sys/net/ipv4/tcpcp_privileged"
 
-FIXTURE(tcpcp) {
-	int c, s;		/* client (the peer) and the accepted server */
-	uint16_t sport;		/* the server's port */
+FIXTURE(tcpcp)
+{
+	int c, s; /* client (the peer) and the accepted server */
+	uint16_t sport; /* the server's port */
 };
 
-FIXTURE_VARIANT(tcpcp) {
+FIXTURE_VARIANT(tcpcp)
+{
 	int family;
 };
 
-FIXTURE_VARIANT_ADD(tcpcp, ipv4) {
+FIXTURE_VARIANT_ADD(tcpcp, ipv4){
 	.family = AF_INET,
 };
 
-FIXTURE_VARIANT_ADD(tcpcp, ipv6) {
+FIXTURE_VARIANT_ADD(tcpcp, ipv6){
 	.family = AF_INET6,
 };
 
@@ -126,7 +128,8 @@ TEST_F(tcpcp, maxicisize_and_erange)
 	l = sizeof(small);
 	ASSERT_EQ(-1, getsockopt(self->s, SOL_TCP, TCP_ICI, small, &l));
 	ASSERT_EQ(ERANGE, errno);
-	ASSERT_EQ((socklen_t)before, l) TH_LOG("needed %u, bound %d", l, before);
+	ASSERT_EQ((socklen_t)before, l)
+	TH_LOG("needed %u, bound %d", l, before);
 
 	/* not isolated: the connection goes on */
 	ASSERT_EQ(2, write(self->s, "ok", 2));
@@ -315,10 +318,10 @@ TEST_F(tcpcp, isolation_on_the_wire)
 		else if (g.dport == self->sport)
 			from_c++;
 	}
-	EXPECT_EQ(0, from_s) TH_LOG("%d segments left the isolated socket",
-				    from_s);
-	EXPECT_LE(2, from_c) TH_LOG("peer sent %d (want a retransmission)",
-				    from_c);
+	EXPECT_EQ(0, from_s)
+	TH_LOG("%d segments left the isolated socket", from_s);
+	EXPECT_LE(2, from_c)
+	TH_LOG("peer sent %d (want a retransmission)", from_c);
 	/* roll back: the stream completes both ways */
 	ASSERT_EQ(0, vm_fn(self->s, TCPCP_UNISOLATE));
 	ASSERT_EQ(0, vm_read_all(self->c, buf, 5, 3000));
@@ -374,8 +377,8 @@ TEST_F(tcpcp, activation_transmits_at_once)
 		}
 	}
 	ASSERT_NE(0, t1) TH_LOG("no data left the activated endpoint");
-	EXPECT_GT(0.05, t1 - t0) TH_LOG("first data %.1f ms after activation",
-					(t1 - t0) * 1000);
+	EXPECT_GT(0.05, t1 - t0)
+	TH_LOG("first data %.1f ms after activation", (t1 - t0) * 1000);
 	ASSERT_EQ(0, vm_read_all(self->c, in, sizeof(in), 2000));
 	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
 	close(d);
@@ -417,8 +420,8 @@ TEST_F(tcpcp, activation_retransmits_unacked)
 		}
 	}
 	ASSERT_NE(0, t1) TH_LOG("no retransmission of the unacked data");
-	EXPECT_GT(0.05, t1 - t0) TH_LOG("retransmitted %.1f ms after activation",
-					(t1 - t0) * 1000);
+	EXPECT_GT(0.05, t1 - t0)
+	TH_LOG("retransmitted %.1f ms after activation", (t1 - t0) * 1000);
 	ASSERT_EQ(0, vm_read_all(self->c, in, sizeof(in), 3000));
 	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
 	close(d);
@@ -441,9 +444,10 @@ static int cwnd_after(int family, uint8_t *ici, socklen_t len, uint32_t cwnd,
 	d = vm_create(family, ici, len);
 	if (d < 0)
 		return d;
-	ret = getsockopt(d, SOL_TCP, TCP_INFO, &ti, &tl) ? -errno :
-							   (int)ti.tcpi_snd_cwnd;
-	close(d);	/* isolated: silent */
+	ret = getsockopt(d, SOL_TCP, TCP_INFO, &ti, &tl) ?
+		      -errno :
+		      (int)ti.tcpi_snd_cwnd;
+	close(d); /* isolated: silent */
 	return ret;
 }
 
@@ -486,7 +490,7 @@ TEST_F(tcpcp, timestamps_continue)
 		ASSERT_EQ(0, vm_read_all(self->s, buf, 4, 1000));
 		usleep(5000);
 	}
-	usleep(50000);	/* delayed ACKs */
+	usleep(50000); /* delayed ACKs */
 	while (vm_cap_next(cap, 20, &g) > 0) {
 		if (!g.has_ts)
 			continue;
@@ -507,7 +511,7 @@ TEST_F(tcpcp, timestamps_continue)
 			continue;
 		ASSERT_TRUE(g.has_ts);
 		EXPECT_LT(0, (int32_t)(g.tsval - last_s))
-			TH_LOG("TSval %u after %u", g.tsval, last_s);
+		TH_LOG("TSval %u after %u", g.tsval, last_s);
 		EXPECT_NE(0U, g.tsecr);
 		EXPECT_EQ(last_c, g.tsecr);
 		got = true;
@@ -547,7 +551,7 @@ TEST_F(tcpcp, ofo_survives_the_move)
 	d = move(variant->family, srv, &ici, &len);
 	ASSERT_LE(0, d) TH_LOG("move: %s", strerror(-d));
 	ASSERT_NE((size_t)0, elem_off(ici, len, TCPCP_EL_OFOQ))
-		TH_LOG("no out-of-order data at the origin");
+	TH_LOG("no out-of-order data at the origin");
 	free(ici);
 	ASSERT_EQ(0, vm_fn(d, TCPCP_ACTIVATE));
 	/* the peer retransmits A at its RTO; B must come from the ICI */

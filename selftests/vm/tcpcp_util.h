@@ -117,7 +117,7 @@ static inline int vm_pair(int family, int *c, int *s)
 	if (*s < 0)
 		goto fail;
 	setsockopt(*c, SOL_TCP, TCP_NODELAY, &one, sizeof(one));
-	close(lfd);	/* frees the port for the moved endpoint */
+	close(lfd); /* frees the port for the moved endpoint */
 	return 0;
 fail:
 	close(lfd);
@@ -195,7 +195,7 @@ struct vm_seg {
 	uint16_t sport, dport;
 	uint32_t seq, ack;
 	uint8_t flags;
-	uint32_t len;		/* payload bytes */
+	uint32_t len; /* payload bytes */
 	bool has_ts;
 	uint32_t tsval, tsecr;
 };
@@ -268,8 +268,9 @@ static inline int vm_cap_next(int fd, int ms, struct vm_seg *g)
 		if ((ip[0] >> 4) == 4 && ip[9] == IPPROTO_TCP) {
 			iplen = (ip[0] & 15) * 4;
 			n -= 14;
-			n = n < ntohs(*(const uint16_t *)(ip + 2)) ? n :
-				ntohs(*(const uint16_t *)(ip + 2));
+			n = n < ntohs(*(const uint16_t *)(ip + 2)) ?
+				    n :
+				    ntohs(*(const uint16_t *)(ip + 2));
 		} else if ((ip[0] >> 4) == 6 && ip[6] == IPPROTO_TCP) {
 			iplen = 40;
 			n = 40 + ntohs(*(const uint16_t *)(ip + 4));

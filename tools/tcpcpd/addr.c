@@ -153,7 +153,8 @@ static void addr_of(const struct move *m, int *family, uint8_t a[16])
 	memset(a, 0, 16);
 	if (m->info.family == AF_INET) {
 		*family = 4;
-		memcpy(a, &((const struct sockaddr_in *)&m->info.local)->sin_addr,
+		memcpy(a,
+		       &((const struct sockaddr_in *)&m->info.local)->sin_addr,
 		       4);
 	} else {
 		*family = 6;
@@ -211,7 +212,8 @@ void addr_origin_back(struct move *m)
 			ret = addr_announce(gone[i].family, gone[i].addr,
 					    gone[i].ifindex);
 		if (ret)
-			dlog(LOG_E, "move %.8s: cannot restore the service address: %s",
+			dlog(LOG_E,
+			     "move %.8s: cannot restore the service address: %s",
 			     m->ids, strerror(-ret));
 		else
 			dlog(LOG_I, "move %.8s: service address back here",

@@ -186,7 +186,8 @@ static void keeper_loop(int fd)
 		} u;
 		struct kmsg k;
 		struct iovec iov = { .iov_base = &k, .iov_len = sizeof(k) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+		struct msghdr mh = { .msg_iov = &iov,
+				     .msg_iovlen = 1,
 				     .msg_control = u.buf,
 				     .msg_controllen = sizeof(u.buf) };
 		struct cmsghdr *cm;
@@ -201,7 +202,8 @@ static void keeper_loop(int fd)
 					h[i] = h[--n];
 					continue;
 				}
-				if (timeout < 0 || h[i].end - now < (uint64_t)timeout)
+				if (timeout < 0 ||
+				    h[i].end - now < (uint64_t)timeout)
 					timeout = (int)(h[i].end - now);
 				i++;
 			}
@@ -303,8 +305,8 @@ static void keeper_send(struct kmsg *k, int fd)
 	int op = (int)k->op;
 	union ctl_fdbuf u;
 	struct iovec iov = { .iov_base = k,
-			     .iov_len = 8 + 16 * (op == K_DROP ? k->hold_ms :
-								 1) };
+			     .iov_len =
+				     8 + 16 * (op == K_DROP ? k->hold_ms : 1) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 
 	if (keeper_fd < 0)

@@ -178,7 +178,8 @@ static void mark_unref(int family, uint32_t table)
 		return;
 	ret = nlr_mark_rule(false, family, table, table, conf.gateway_pref);
 	if (ret && ret != -ENOENT)
-		dlog(LOG_W, "gateway: cannot remove the fwmark rule of table %u: %s",
+		dlog(LOG_W,
+		     "gateway: cannot remove the fwmark rule of table %u: %s",
 		     table, strerror(-ret));
 }
 
@@ -225,7 +226,7 @@ static bool same_conn(const struct tcpcpd_msg *a, const struct tcpcpd_msg *b)
 }
 
 #define ENTRY(n, field) \
-	((struct gw_entry *)((char *)(n) - offsetof(struct gw_entry, field)))
+	((struct gw_entry *)((char *)(n)-offsetof(struct gw_entry, field)))
 
 static void hn_add(struct hnode **head, struct hnode *n)
 {

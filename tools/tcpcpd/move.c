@@ -285,7 +285,8 @@ void move_peer_lost(struct move *m, struct pconn *pc, int err, const char *why)
 			break; /* rolled back */
 		dlog(LOG_W, "move %.8s: %s after COMMIT; COMMIT goes again",
 		     m->ids, msg);
-		m->deadline = now_ms() + (m->tries < 5 ? 50U << m->tries : 1000);
+		m->deadline =
+			now_ms() + (m->tries < 5 ? 50U << m->tries : 1000);
 		if (m->deadline > m->commit_end)
 			m->deadline = m->commit_end;
 		break;

@@ -172,8 +172,7 @@ bool nftm_active(void)
 static int nl_fd = -1;
 static uint32_t nl_seq;
 
-static int nla_put(struct buf *b, uint16_t type, const void *data,
-		   size_t len)
+static int nla_put(struct buf *b, uint16_t type, const void *data, size_t len)
 {
 	struct nlattr a = { .nla_len = (uint16_t)(NLA_HDRLEN + len),
 			    .nla_type = type };
@@ -302,8 +301,7 @@ int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
 	size_t start = b->len;
 
 	if (elem_msg(b, true, set, family, laddr, lport, raddr, rport, NULL) ||
-	    elem_msg(b, false, set, family, laddr, lport, raddr, rport,
-		     NULL)) {
+	    elem_msg(b, false, set, family, laddr, lport, raddr, rport, NULL)) {
 		b->len = start;
 		return -ENOMEM;
 	}

@@ -157,10 +157,10 @@ static bool pc_kick(struct pconn *pc)
 void peer_release(struct pconn *pc)
 {
 	uint32_t idle = conf.hello_timeout_ms / 2 < 2000 ?
-				conf.hello_timeout_ms / 2 : 2000;
+				conf.hello_timeout_ms / 2 :
+				2000;
 
-	if (!pc->initiator || pc->state != PC_READY || pc->closing ||
-	    !idle) {
+	if (!pc->initiator || pc->state != PC_READY || pc->closing || !idle) {
 		peer_finish(pc);
 		return;
 	}

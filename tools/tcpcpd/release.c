@@ -212,7 +212,8 @@ static int dump(int af)
 				goto out;
 			}
 			if (h->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
-			    h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
+			    h->nlmsg_len >=
+				    NLMSG_LENGTH(sizeof(struct inet_diag_msg)))
 				seen(NLMSG_DATA(h));
 		}
 		if (!n)
@@ -256,7 +257,8 @@ static void poll_now(uint64_t now)
 			if (w->state == TCP_TIME_WAIT) {
 				if (!w->tw_since)
 					w->tw_since = now;
-				if (now - w->tw_since < rconf.release_grace_ms) {
+				if (now - w->tw_since <
+				    rconf.release_grace_ms) {
 					p = &w->next;
 					continue;
 				}
@@ -315,11 +317,11 @@ static void cl_kick(void)
 		cl_close(strerror(-ret), true);
 		return;
 	}
-	ev_mod(&cl.ev, EPOLLIN | EPOLLRDHUP |
-			       (cl.state == C_CONNECTING ||
-						cl.wbuf.len > cl.wbuf.off ?
-					EPOLLOUT :
-					0));
+	ev_mod(&cl.ev,
+	       EPOLLIN | EPOLLRDHUP |
+		       (cl.state == C_CONNECTING || cl.wbuf.len > cl.wbuf.off ?
+				EPOLLOUT :
+				0));
 }
 
 /* Send the next chunk of releases, or close when none is left */
@@ -362,7 +364,8 @@ static void cl_answer(const struct tcpcpd_msg *m)
 	}
 	id_str(w->id, ids);
 	if (m->err == ESTALE)
-		dlog(LOG_I, "release: move %.8s: the connection moved on since; the gateway keeps its newer entry",
+		dlog(LOG_I,
+		     "release: move %.8s: the connection moved on since; the gateway keeps its newer entry",
 		     ids);
 	else if (m->err && m->err != ENOENT)
 		dlog(LOG_W, "release: move %.8s: the gateway: %s", ids,
@@ -392,7 +395,8 @@ static void cl_read(void)
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
 		if (n <= 0) {
-			cl_close(n ? strerror(errno) : "connection closed", true);
+			cl_close(n ? strerror(errno) : "connection closed",
+				 true);
 			return;
 		}
 		if (buf_put(&cl.rbuf, tmp, (size_t)n)) {
@@ -494,7 +498,8 @@ static void cl_connect(void)
 		cl_close("address does not resolve", true);
 		return;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
 	if (fd < 0 || proto_init(&cl.sess, conf.key, conf.key_len, true)) {
 		if (fd >= 0)
 			close(fd);

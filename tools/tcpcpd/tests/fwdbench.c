@@ -97,8 +97,9 @@ static int install(char **argv)
 	sa.sin_port = htons((uint16_t)atoi(argv[1]));
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
-	    proto_init(&s, key, klen, true) || proto_hello(&s, "fwdbench", &wb) ||
-	    flush(fd, &wb) || frame(fd, &s, &rb, &m) || m.type != TCPCPD_HELLO) {
+	    proto_init(&s, key, klen, true) ||
+	    proto_hello(&s, "fwdbench", &wb) || flush(fd, &wb) ||
+	    frame(fd, &s, &rb, &m) || m.type != TCPCPD_HELLO) {
 		perror("fwdbench: connect/HELLO");
 		return 1;
 	}
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
 		return install(argv + 2);
 	if (argc == 3 && !strcmp(argv[1], "blast"))
 		return blast(argv + 2);
-	fprintf(stderr, "usage: fwdbench install GW PORT KEY rule|nftmap N VIA | blast SECONDS\n");
+	fprintf(stderr,
+		"usage: fwdbench install GW PORT KEY rule|nftmap N VIA | blast SECONDS\n");
 	return 2;
 }

@@ -208,7 +208,7 @@ FIXTURE_SETUP(local)
 	setrlimit(RLIMIT_NOFILE, &rl);
 	if (rl.rlim_cur < 2048)
 		SKIP(return, "RLIMIT_NOFILE %lu: too few fds",
-		     (unsigned long)rl.rlim_cur);
+			   (unsigned long)rl.rlim_cur);
 	self->fds0 = count_fds();
 	loglen = 0;
 	logbuf[0] = '\0';

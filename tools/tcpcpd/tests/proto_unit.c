@@ -322,8 +322,8 @@ TEST(hmac_matches_openssl)
 	for (k = 0; k < sizeof(lens) / sizeof(lens[0]); k++) {
 		ASSERT_EQ(0, proto_init(&i, psk, lens[k], true));
 		ASSERT_NE(NULL, HMAC(EVP_sha256(), psk, (int)lens[k],
-				     (const uint8_t *)"tcpcpd-v1 hello", 15, want,
-				     &mlen));
+				     (const uint8_t *)"tcpcpd-v1 hello", 15,
+				     want, &mlen));
 		EXPECT_EQ(0, memcmp(want, i.k_hello, 32))
 		TH_LOG("hello key differs for a %zu-byte key", lens[k]);
 	}
