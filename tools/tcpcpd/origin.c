@@ -217,8 +217,11 @@ static void send_commit(struct move *m)
  * isolation, where a discarded endpoint would leave them to this host's
  * listener on the port, which answers them with a reset.  The endpoint is
  * isolated since the dump: it transmits nothing, and closing it is silent.
+ * Not longer than that: a peer that reuses the port (tcp_tw_reuse allows
+ * it a second after TIME_WAIT began) must find the tuple free here, or the
+ * lingering endpoint drops its SYN and it waits a second to try again.
  */
-#define LINGER_MS 1000
+#define LINGER_MS 500
 static struct lingering {
 	int fd;
 	uint64_t until;
