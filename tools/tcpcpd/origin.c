@@ -218,7 +218,8 @@ static void send_commit(struct move *m)
  * listener on the port, which answers them with a reset.  The endpoint is
  * isolated since the dump: it transmits nothing, and closing it is silent.
  * Not longer than that: a peer that reuses the port (tcp_tw_reuse allows
- * it a second after TIME_WAIT began) must find the tuple free here, or the
+ * it tcp_tw_reuse_delay, 1 s, after the old connection's last segment;
+ * before Linux 6.14 at the next second) must find the tuple free, or the
  * lingering endpoint drops its SYN and it waits a second to try again.
  */
 #define LINGER_MS 500
