@@ -33,12 +33,13 @@
 # dispatcher during the tcpcp rate run, BENCH_NO_HAPROXY=1 skips HAProxy's.
 # Exit 0 done, 1 failure, 4 skip.
 set -u
-cd "$(dirname "$0")/../../.." || exit 1
-ROOT=$PWD
-O=${O:-build}
-LAB=$ROOT/selftests/lab/lab.sh
-TCPCPD=${TCPCPD:-$ROOT/$O/tcpcpd}
-CTL=${TCPCPCTL:-$ROOT/$O/tcpcpctl}
+# the lab setup of the daemon tests (tools/tcpcpd/tests/lib.sh): ROOT,
+# LAB, TCPCPD, CTL, S4, NAME, T, pids, skip, die, in_ns, wait_for, tl_leaf,
+# tl_start...  Not pinned to one CPU (TL_PIN=0): it measures on both.
+# shellcheck source-path=SCRIPTDIR source=../../tcpcpd/tests/lib.sh
+TL_PIN=0 TL_TAG=h TL_TMP=tcpcp-bench TL_NEED=LAB TL_TCPDUMP=0 TL_TAIL=10 \
+	TL_KEEP=${BENCH_KEEP:-} TL_HINT="make; make build/tools/tcpcp-dispatch/tests/{benchsrv,benchcli}" \
+	. "$(dirname "$0")/../../tcpcpd/tests/lib.sh"
 DISPATCH=${TCPCP_DISPATCH:-$ROOT/$O/tcpcp-dispatch}
 BENCHSRV=${BENCHSRV:-$ROOT/$O/tools/tcpcp-dispatch/tests/benchsrv}
 BENCHCLI=${BENCHCLI:-$ROOT/$O/tools/tcpcp-dispatch/tests/benchcli}
@@ -51,68 +52,15 @@ RATE_SECS=${RATE_SECS:-10}
 STREAMS=${STREAMS:-4}
 STREAM_MB=${STREAM_MB:-256}
 REDIRECT_MODE=${REDIRECT_MODE:-nftmap}
-S4=198.18.100.1
 HOSTS="h1.example=b1 h2.example=b2"
 export PYTHONDONTWRITEBYTECODE=1
 
-skip() { echo "SKIP: $*"; exit 4; }
-[ "$(id -u)" = 0 ] || skip "needs root"
 [ -n "$HAPROXY" ] || skip "haproxy is missing and could not be installed (tools/build/deps.sh haproxy)"
-for f in "$LAB" "$TCPCPD" "$CTL" "$DISPATCH" "$BENCHSRV" "$BENCHCLI"; do
-	[ -x "$f" ] || skip "$f is missing (make; make build/tools/tcpcp-dispatch/tests/{benchsrv,benchcli})"
-done
-
-NAME=tcpcp-$$-h
-T=$(mktemp -d /tmp/tcpcp-bench-XXXXXX)
-chmod 755 "$T"
-pids=()
-fail=0
-cleanup() {
-	local p
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill -TERM "$p" 2>/dev/null
-	done
-	wait 2>/dev/null
-	ip netns del "$NAME-c" 2>/dev/null
-	"$LAB" down "$NAME"
-	if [ "$fail" != 0 ]; then
-		for f in "$T"/*.log; do
-			echo "----- $f (last 10 lines)"
-			tail -n 10 "$f"
-		done
-	fi
-	[ -n "${BENCH_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
-	[ "$fail" = 0 ] || exit 1
-}
-trap cleanup EXIT
-trap "exit 1" INT TERM HUP PIPE
-die() { echo "FAIL: $*"; fail=1; exit 1; }
-in_ns() { local h=$1; shift; ip netns exec "$NAME-$h" "$@"; }
-wait_for() {
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 20; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+tl_need TCPCPD CTL DISPATCH BENCHSRV BENCHCLI
 
 # --- the lab: peer, gw, a = d, b = b1, c = b2 (as dispatch.sh) ---
 "$LAB" up "$NAME" || die "lab up"
-ip netns add "$NAME-c"
-ip -n "$NAME-c" link set lo up
-in_ns c sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-ip -n "$NAME-c" link add eth0 type veth peer name c0 netns "$NAME-gw"
-ip -n "$NAME-c" addr add 198.18.3.1/24 dev eth0
-ip -n "$NAME-c" link set eth0 up
-ip -n "$NAME-c" addr add $S4/32 dev lo
-ip -n "$NAME-c" route add default via 198.18.3.254
-ip -n "$NAME-gw" addr add 198.18.3.254/24 dev c0
-ip -n "$NAME-gw" link set c0 up
-in_ns gw sysctl -qw net.ipv4.conf.c0.rp_filter=0
-in_ns c sysctl -qw net.ipv4.conf.eth0.rp_filter=0
-"$LAB" route "$NAME" a
+tl_leaf c 3
 # many short connections from one client address
 in_ns peer sysctl -qw net.ipv4.ip_local_port_range="10000 65000" net.ipv4.tcp_tw_reuse=1
 
@@ -249,24 +197,19 @@ fi
 kill -TERM "$hp"
 
 # --- tcpcp-dispatch ---
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/key"
-chmod 600 "$T/key"
-common="key_file = $T/key
-log_level = ${BENCH_LOG_LEVEL:-warn}"
-printf 'name = gw\nlisten = *\nsocket = %s/gw.sock\npid_file = %s/gw.pid\n%s\ngateway_role = yes\n' \
-	"$T" "$T" "$common" > "$T/gw.conf"
-printf 'name = d\nlisten = none\nsocket = %s/d.sock\npid_file = %s/d.pid\n%s\ngateway = 198.18.1.254\nredirect_mode = %s\n' \
-	"$T" "$T" "$common" "$REDIRECT_MODE" > "$T/d.conf"
-for n in b1 b2; do
-	printf 'name = %s\nlisten = *\nsocket = %s/%s.sock\npid_file = %s/%s.pid\n%s\n' \
-		$n "$T" $n "$T" $n "$common" > "$T/$n.conf"
-done
-for h in gw:gw d:a b1:b b2:c; do
-	ip netns exec "$NAME-${h#*:}" "$TCPCPD" -c "$T/${h%:*}.conf" -f 2> "$T/tcpcpd-${h%:*}.log" &
-	pids+=($!)
-	eval "pid_${h%:*}=$!"
-	wait_for 5 "$CTL" -s "$T/${h%:*}.sock" status > /dev/null || die "tcpcpd ${h%:*}"
-done
+tl_key "$T/key"
+log="log_level = ${BENCH_LOG_LEVEL:-warn}"
+# bench_daemon HOST DNAME [LINE...]: tl_start, its pid in pid_DNAME, stopped
+# at the end without a check of its exit status
+bench_daemon() {
+	TL_UNTRACKED=1 tl_start "$@"
+	pids+=("$tl_pid")
+	eval "pid_$2=$tl_pid"
+}
+bench_daemon gw gw "$log" "gateway_role = yes"
+bench_daemon a d "$log" "listen = none" "gateway = 198.18.1.254" "redirect_mode = $REDIRECT_MODE"
+bench_daemon b b1 "$log"
+bench_daemon c b2 "$log"
 for h in b1:b b2:c; do
 	ip netns exec "$NAME-${h#*:}" "$BENCHSRV" "${h%:*}" tcpcpd "$T/${h%:*}.sock" 80 \
 		2> "$T/benchsrv-${h%:*}.log" &

@@ -47,108 +47,40 @@
 #
 # Exit 0 pass, 1 fail, 4 skip.
 set -u
-cd "$(dirname "$0")/../../.." || exit 1
-ROOT=$PWD
-O=${O:-build}
-LAB=$ROOT/selftests/lab/lab.sh
-TCPCPD=${TCPCPD:-$ROOT/$O/tcpcpd}
-CTL=${TCPCPCTL:-$ROOT/$O/tcpcpctl}
+case ${1:-basic} in basic | 1000) ;; *) echo "Usage: dispatch.sh [basic | 1000]"; exit 2 ;; esac
+CASES=${1:-basic}
+
+# the lab setup of the daemon tests (tools/tcpcpd/tests/lib.sh): ROOT,
+# LAB, TCPCPD, CTL, PEER, S4, S6, NAME, T, pids, dpids (daemons and
+# dispatchers: SIGTERM, must exit 0), skip, die, in_ns, wait_for, counter,
+# tl_leaf, tl_start...  Not pinned to one CPU (TL_PIN=0): no pcapcheck here,
+# and 1,000 clients want both CPUs.
+# shellcheck source-path=SCRIPTDIR source=../../tcpcpd/tests/lib.sh
+TL_PIN=0 TL_TAG=x TL_TMP=tcpcp-dispatch TL_NEED="LAB TCPCPD CTL PEER" TL_TAIL=20 \
+	TL_KEEP=${DISPATCH_TEST_KEEP:-} . "$(dirname "$0")/../../tcpcpd/tests/lib.sh"
 DISPATCH=${TCPCP_DISPATCH:-$ROOT/$O/tcpcp-dispatch}
-PEER=${PEER:-$ROOT/$O/selftests/peer}
 BENCHSRV=${BENCHSRV:-$ROOT/$O/tools/tcpcp-dispatch/tests/benchsrv}
 BENCHCLI=${BENCHCLI:-$ROOT/$O/tools/tcpcp-dispatch/tests/benchcli}
 DIR=$ROOT/tools/tcpcp-dispatch
 PY=/usr/bin/python3
 export PYTHONDONTWRITEBYTECODE=1	# no __pycache__ in the source tree
-S4=198.18.100.1
-S6=fd00:7c:100::1
-CASES=${1:-basic}
-
-skip() { echo "SKIP: $*"; exit 4; }
-case $CASES in basic | 1000) ;; *) echo "Usage: dispatch.sh [basic | 1000]"; exit 2 ;; esac
-[ "$(id -u)" = 0 ] || skip "needs root"
-for f in "$LAB" "$TCPCPD" "$CTL" "$DISPATCH" "$PEER" "$PY" "$BENCHSRV" "$BENCHCLI"; do
-	[ -x "$f" ] || skip "$f is missing (make check builds it)"
-done
-command -v tcpdump >/dev/null || skip "tcpdump is missing"
-
-NAME=tcpcp-$$-x
-T=$(mktemp -d /tmp/tcpcp-dispatch-XXXXXX)
-chmod 755 "$T"
-pids=()		# killed at the end
+tl_need DISPATCH PY BENCHSRV BENCHCLI
 tpids=()	# captures: stopped with SIGINT
-dpids=()	# daemons and dispatchers: SIGTERM, must exit 0
 cpids=()
-fail=0
 
-cleanup() {
+# captures: let them write what the kernel still holds, then stop
+tl_cleanup_hook() {
 	local p
-	# captures: let them write what the kernel still holds, then stop
 	[ -n "${tpids[*]}" ] && sleep 1
 	for p in "${tpids[@]+"${tpids[@]}"}"; do
 		kill -INT "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
-	for p in "${pids[@]+"${pids[@]}"}"; do
-		kill "$p" 2>/dev/null
-	done
-	for p in "${dpids[@]+"${dpids[@]}"}"; do
-		kill -TERM "$p" 2>/dev/null
-		wait "$p" || { echo "FAIL: pid $p exited with $? after SIGTERM"; fail=1; }
-	done
-	wait 2>/dev/null
-	ip netns del "$NAME-c" 2>/dev/null
-	"$LAB" down "$NAME"
-	if [ "$fail" != 0 ]; then
-		for f in "$T"/*.log; do
-			echo "----- $f (last 20 lines)"
-			tail -n 20 "$f"
-		done
-	fi
-	# DISPATCH_TEST_KEEP=1: keep the logs and captures; =fail: on failure
-	case ${DISPATCH_TEST_KEEP:-}:$fail in
-	1:* | fail:1) echo "kept $T" ;;
-	*) rm -rf "$T" ;;
-	esac
-	[ "$fail" = 0 ] || exit 1
 }
-trap cleanup EXIT
-trap "exit 1" INT TERM HUP PIPE
-
-in_ns() { local h=$1; shift; ip netns exec "$NAME-$h" "$@"; }
-die() { echo "FAIL: $*"; fail=1; exit 1; }
-wait_for() {
-	local t=$1 i
-	shift
-	for ((i = 0; i < t * 20; i++)); do
-		"$@" 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
-stat_of() { "$CTL" -s "$T/$1.sock" status | awk -v k="$2" '$1 == k { print $2 }'; }
-stat_is() { [ "$(stat_of "$1" "$2")" = "$3" ]; }
+stat_is() { [ "$(counter "$1" "$2")" = "$3" ]; }
 
 "$LAB" up "$NAME" || die "lab up"
-# b2: a third leaf, as lab.sh makes them
-ip netns add "$NAME-c"
-ip -n "$NAME-c" link set lo up
-in_ns c sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-ip -n "$NAME-c" link add eth0 type veth peer name c0 netns "$NAME-gw"
-in_ns c sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
-ip -n "$NAME-c" addr add 198.18.3.1/24 dev eth0
-ip -n "$NAME-c" addr add fd00:7c:3::1/64 dev eth0 nodad
-ip -n "$NAME-c" link set eth0 up
-ip -n "$NAME-c" addr add $S4/32 dev lo
-ip -n "$NAME-c" addr add $S6/128 dev lo nodad
-ip -n "$NAME-c" route add default via 198.18.3.254
-ip -n "$NAME-c" -6 route add default via fd00:7c:3::fe
-ip -n "$NAME-gw" addr add 198.18.3.254/24 dev c0
-ip -n "$NAME-gw" addr add fd00:7c:3::fe/64 dev c0 nodad
-ip -n "$NAME-gw" link set c0 up
-in_ns gw sysctl -qw net.ipv4.conf.c0.rp_filter=0
-in_ns c sysctl -qw net.ipv4.conf.eth0.rp_filter=0
-"$LAB" route "$NAME" a
+tl_leaf c 3	# b2: a third leaf, as lab.sh makes them
 # DISPATCH_TEST_REORDER=1 (or a rate: 2mbit): on the router's link to d,
 # the client's packets to S wait in a slow class (htb, 20 Mbit/s) while everything else, such as
 # the daemons' messages, passes at once: packets of different flows
@@ -165,34 +97,21 @@ if [ -n "${DISPATCH_TEST_REORDER:-}" ]; then
 		die "tc filter"
 fi
 
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/key"
-chmod 600 "$T/key"
-common="key_file = $T/key
-log_level = info"
-printf 'name = gw\nlisten = *\nsocket = %s/gw.sock\npid_file = %s/gw.pid\n%s\ngateway_role = yes\n' \
-	"$T" "$T" "$common" > "$T/gw.conf"
-# long timeouts: the moves must not time out on a loaded machine (the
-# failing cases fail at once: refused, or the connection lost)
-printf 'name = d\nlisten = none\nsocket = %s/d.sock\npid_file = %s/d.pid\n%s\ngateway = 198.18.1.254\nredirect_mode = rule\nprepare_timeout = 20000\ncommit_timeout = 20000\n' \
-	"$T" "$T" "$common" > "$T/d.conf"
+tl_key "$T/key"
+common=("log_level = info")
 for be in b1 b2; do
 	printf '#!/bin/sh\nexec %s %s/tests/backend.py %s 2>>%s/%s.handler.log\n' \
 		"$PY" "$DIR" $be "$T" $be > "$T/$be.sh"
 	chmod 755 "$T/$be.sh"
-	printf 'name = %s\nlisten = *\nsocket = %s/%s.sock\npid_file = %s/%s.pid\n%s\nhandler = %s/%s.sh\n' \
-		$be "$T" $be "$T" $be "$common" "$T" $be > "$T/$be.conf"
 done
-daemon() {	# daemon NAME HOST [ENV...]: a tcpcpd with NAME.conf in HOST
-	local n=$1 h=$2
-	shift 2
-	ip netns exec "$NAME-$h" env "$@" "$TCPCPD" -c "$T/$n.conf" -f 2> "$T/tcpcpd-$n.log" &
-	LAST=$!
-	wait_for 5 "$CTL" -s "$T/$n.sock" status >/dev/null || die "tcpcpd $n does not answer"
-}
-for h in gw:gw d:a b1:b b2:c; do
-	daemon "${h%:*}" "${h#*:}"
-	dpids+=("$LAST")
-done
+# the daemons (their logs $T/DNAME.log), in dpids: gw, d, b1, b2
+tl_start gw gw "${common[@]}" "gateway_role = yes"
+# long timeouts: the moves must not time out on a loaded machine (the
+# failing cases fail at once: refused, or the connection lost)
+tl_start a d "${common[@]}" "listen = none" "gateway = 198.18.1.254" \
+	"redirect_mode = rule" "prepare_timeout = 20000" "commit_timeout = 20000"
+tl_start b b1 "${common[@]}" "handler = $T/b1.sh"
+tl_start c b2 "${common[@]}" "handler = $T/b2.sh"
 
 # dispatch PORT NAME OPTIONS... -- SCRIPT...: a dispatcher in d
 dispatch() {
@@ -203,6 +122,7 @@ dispatch() {
 	ip netns exec "$NAME-a" "$DISPATCH" -l "$addr" -s "$T/d.sock" \
 		${BES:--b b1=198.18.2.1 -b b2=198.18.3.1} -T 5000 -M 20000 -v "$@" 2> "$T/dispatch-$name.log" &
 	dpids+=($!)
+	tl_what[$!]=tcpcp-dispatch
 	DISPATCHERS+=" $name"
 	wait_for 5 grep -q "listening on" "$T/dispatch-$name.log" || die "dispatcher $name"
 }
@@ -222,15 +142,11 @@ if [ "$CASES" = basic ]; then
 	# back ends that die before they accept: b3, a second daemon in host
 	# b, without a handler, whose one registered application is killed;
 	# b4 in host c, which kills itself once it created the endpoint
-	printf 'name = b3\nlisten = *:7728\nsocket = %s/b3.sock\npid_file = %s/b3.pid\n%s\n' \
-		"$T" "$T" "$common" > "$T/b3.conf"
-	printf 'name = b4\nlisten = *:7729\nsocket = %s/b4.sock\npid_file = %s/b4.pid\n%s\nhandler = %s/b2.sh\n' \
-		"$T" "$T" "$common" "$T" > "$T/b4.conf"
-	daemon b3 b
-	dpids+=("$LAST")
-	daemon b4 c TCPCPD_FAULT=die-after-create
-	pids+=("$LAST")
-	disown "$LAST"	# it dies by SIGKILL: no word from the shell
+	tl_start b b3 "${common[@]}" "listen = *:7728"
+	TL_UNTRACKED=1 TL_DENV=TCPCPD_FAULT=die-after-create \
+		tl_start c b4 "${common[@]}" "listen = *:7729" "handler = $T/b2.sh"
+	pids+=("$tl_pid")
+	disown "$tl_pid"	# it dies by SIGKILL: no word from the shell
 	ip netns exec "$NAME-b" "$CTL" -s "$T/b3.sock" register port 85 exec cat > /dev/null 2>&1 &
 	app=$!
 	wait_for 5 stat_is b3 registered 1 || die "b3: no application registered"
@@ -246,6 +162,7 @@ if [ "$CASES" = basic ]; then
 		-b "local=$PY $DIR/tests/backend.py d-local" \
 		-d http -f 503 -v -- "$S/roundrobin.py" 2> "$T/dispatch-direct.log" &
 	dpids+=($!)
+	tl_what[$!]=tcpcp-dispatch
 	DISPATCHERS+=" direct"
 	wait_for 5 grep -q "listening on" "$T/dispatch-direct.log" || die "dispatcher direct"
 else
@@ -376,13 +293,13 @@ grep -q "stats: .* moved=2 move_failed=0" "$T/dispatch-direct.log" || die "direc
 grep -q "stats: .* moved=0 move_failed=2 fallback=2" "$T/dispatch-dead.log" || die "dead: stats"
 grep -q "stats: .* moved=0 move_failed=1 fallback=1" "$T/dispatch-gone.log" || die "gone: stats"
 grep -q "stats: .* moved=0 move_failed=1 fallback=1" "$T/dispatch-gone2.log" || die "gone2: stats"
-grep -q "no application registered" "$T/tcpcpd-b3.log" || die "b3 did not refuse"
-grep -q "fault injected: die-after-create" "$T/tcpcpd-b4.log" || die "b4 did not die"
+grep -q "no application registered" "$T/b3.log" || die "b3 did not refuse"
+grep -q "fault injected: die-after-create" "$T/b4.log" || die "b4 did not die"
 grep -q "stats: .* moved=2 move_failed=0" "$T/dispatch-v6.log" || die "v6: stats"
 grep -q "stats: .* moved=24 move_failed=0" "$T/dispatch-conc.log" || die "conc: stats"
 grep -q "stats: .* script_restarts=[2-9].*script_timeouts=1 bad_answers=2" \
 	"$T/dispatch-crash.log" || die "crash: stats"
-moved_in=$(($(stat_of b1 moves_in_ok) + $(stat_of b2 moves_in_ok)))
+moved_in=$(($(counter b1 moves_in_ok) + $(counter b2 moves_in_ok)))
 echo "back ends: $moved_in connections moved in"
 [ "$moved_in" = 47 ] || die "expected 47 moves in, got $moved_in"
 echo "PASS: host, post, v6, path, direct, dead, gone, conc, raw, rr, crash"

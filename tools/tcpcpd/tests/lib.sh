@@ -15,13 +15,17 @@
 #   - goes to the repository root and sets ROOT, O, LAB, TCPCPD, CTL, MOVE,
 #     APP (testapp), PEER, PCAPCHECK, S4, S6;
 #   - skips (exit 4) without root, without a program it needs (TL_NEED, a
-#     list of the variable names above, default all of them) or tcpdump;
+#     list of the variable names above, default all of them; tl_need for
+#     a test's own) or tcpdump (unless TL_TCPDUMP=0);
 #   - sets NAME (lab name tcpcp-PID-TL_TAG), T (a fresh directory
 #     /tmp/TL_TMP-XXXXXX), pids (processes killed at the end), dpids
-#     (daemons that must exit 0 on SIGTERM at the end), fail, and installs
-#     the EXIT trap that cleans up (tl_cleanup: also the logs' tails on a
-#     failure; TCPCPD_TEST_KEEP=1 keeps T).
-# It does not bring the lab up: "$LAB" up "$NAME" || die "lab up".
+#     (daemons that must exit 0 on SIGTERM at the end; tl_what[PID] names
+#     one that is not a tcpcpd), fail, and installs
+#     the EXIT trap that cleans up (tl_cleanup: also the last TL_TAIL (30)
+#     lines of the logs on a failure; TL_KEEP, by default
+#     TCPCPD_TEST_KEEP: 1 keeps T, fail keeps it on a failure).
+# It does not bring the lab up: "$LAB" up "$NAME" || die "lab up";
+# tl_leaf adds a host to it.
 #
 # Exit status of a test: 0 pass, 1 fail, 4 skip (the reason on the last line).
 
@@ -37,7 +41,9 @@ O=${O:-build}
 LAB=$ROOT/selftests/lab/lab.sh
 TCPCPD=${TCPCPD:-$ROOT/$O/tcpcpd}
 CTL=${TCPCPCTL:-$ROOT/$O/tcpcpctl}
+# shellcheck disable=SC2034	# for the tests that source this
 MOVE=${TCPCP_MOVE:-$ROOT/$O/tcpcp-move}
+# shellcheck disable=SC2034
 APP=${TESTAPP:-$ROOT/$O/tools/tcpcpd/tests/testapp}
 PEER=${PEER:-$ROOT/$O/selftests/peer}
 PCAPCHECK=${PCAPCHECK:-$ROOT/$O/selftests/pcapcheck}
@@ -59,17 +65,32 @@ wait_for() {
 	return 1
 }
 
+# what the end does (TL_ variables given to "." last only while it runs)
+tl_tail=${TL_TAIL:-30}
+tl_keep=${TL_KEEP-${TCPCPD_TEST_KEEP:-}}
+tl_hint=${TL_HINT:-make check builds it}
+
+# tl_need VAR...: skip unless each variable names an executable file (the
+# hint in the reason: TL_HINT)
+tl_need() {
+	local v
+	for v in "$@"; do
+		[ -x "${!v}" ] || skip "${!v} is missing ($tl_hint)"
+	done
+}
+
 [ "$(id -u)" = 0 ] || skip "needs root"
-for tl_v in ${TL_NEED:-LAB TCPCPD CTL MOVE APP PEER PCAPCHECK}; do
-	[ -x "${!tl_v}" ] || skip "${!tl_v} is missing (make check builds it)"
-done
-command -v tcpdump >/dev/null || skip "tcpdump is missing"
+# shellcheck disable=SC2086
+tl_need ${TL_NEED:-LAB TCPCPD CTL MOVE APP PEER PCAPCHECK}
+[ "${TL_TCPDUMP:-1}" = 0 ] || command -v tcpdump >/dev/null || skip "tcpdump is missing"
 
 NAME=tcpcp-$$-${TL_TAG:-t}
 T=$(mktemp -d "/tmp/${TL_TMP:-tcpcpd-test}-XXXXXX")
 chmod 755 "$T"
 pids=()
 dpids=()
+declare -A tl_what=()	# a pid in dpids -> what it is, when not tcpcpd
+tl_leaves=()
 fail=0
 
 # tl_cleanup: the EXIT trap.  A script with more to undo defines
@@ -86,24 +107,58 @@ tl_cleanup() {
 		wait "$p"
 		rc=$?
 		if [ "$rc" != 0 ]; then
-			echo "FAIL: tcpcpd pid $p exited with $rc after SIGTERM"
+			echo "FAIL: ${tl_what[$p]:-tcpcpd} pid $p exited with $rc after SIGTERM"
 			fail=1
 		fi
 	done
 	wait 2>/dev/null
+	for f in "${tl_leaves[@]+"${tl_leaves[@]}"}"; do
+		ip netns del "$f" 2>/dev/null
+	done
 	"$LAB" down "$NAME"
 	if [ "$fail" != 0 ]; then
 		for f in "$T"/*.log "$T"/report; do
 			[ -e "$f" ] || continue
-			echo "----- $f (last 30 lines)"
-			tail -n 30 "$f"
+			echo "----- $f (last $tl_tail lines)"
+			tail -n "$tl_tail" "$f"
 		done
 	fi
-	[ -n "${TCPCPD_TEST_KEEP:-}" ] && echo "kept $T" || rm -rf "$T"
+	case $tl_keep:$fail in
+	:* | fail:0) rm -rf "$T" ;;
+	*) echo "kept $T" ;;
+	esac
 	[ "$fail" = 0 ] || exit 1
 }
 trap tl_cleanup EXIT
 trap "exit 1" INT TERM HUP PIPE
+
+# tl_leaf HOST N: one more host NAME-HOST in the lab (after "$LAB" up),
+# set up as lab.sh sets up a and b: its eth0 on a veth to gw's HOST0,
+# 198.18.N.1/24 and fd00:7c:N::1/64, gw at .254 and ::fe its default
+# route, S on its lo; rp_filter off.  Deleted at the end.
+tl_leaf() {
+	local h=$1 n=$2 ns=$NAME-$1 gw=$NAME-gw
+	tl_leaves+=("$ns")
+	ip netns add "$ns" || die "tl_leaf: netns $ns"
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 \
+		net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.lo.rp_filter=0 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
+	ip -n "$ns" link add eth0 type veth peer name "${h}0" netns "$gw" ||
+		die "tl_leaf: veth $ns - $gw"
+	ip -n "$ns" addr add "198.18.$n.1/24" dev eth0
+	ip -n "$ns" addr add "fd00:7c:$n::1/64" dev eth0 nodad
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" addr add "$S4/32" dev lo
+	ip -n "$ns" addr add "$S6/128" dev lo nodad
+	ip -n "$gw" addr add "198.18.$n.254/24" dev "${h}0"
+	ip -n "$gw" addr add "fd00:7c:$n::fe/64" dev "${h}0" nodad
+	ip -n "$gw" link set "${h}0" up
+	ip -n "$ns" route add default via "198.18.$n.254"
+	ip -n "$ns" -6 route add default via "fd00:7c:$n::fe"
+	ip netns exec "$gw" sysctl -qw "net.ipv4.conf.${h}0.rp_filter=0"
+	ip netns exec "$ns" sysctl -qw net.ipv4.conf.eth0.rp_filter=0
+}
 
 # tl_key FILE: a fresh random key, mode 0600
 tl_key() {
@@ -113,7 +168,8 @@ tl_key() {
 
 # tl_conf DNAME [LINE...]: tcpcpd.conf for a daemon DNAME with key $T/key,
 # socket $T/DNAME.sock, pid file $T/DNAME.pid, debug logs, the backend
-# TCPCP_BACKEND names (auto without it), and the extra LINEs
+# TCPCP_BACKEND names (auto without it), and the extra LINEs (a key given
+# again there, such as "listen = none", overrides: tcpcpd takes the last)
 tl_conf() {
 	local n=$1
 	shift
@@ -142,7 +198,19 @@ tl_daemon() {
 	env ${TL_DENV:-} ip netns exec "${TL_LAB:-$NAME}-$1" ${TL_DWRAP:-} \
 		"$TCPCPD" -c "$T/$2.conf" -f 2> "$T/$2.log" &
 	tl_pid=$!
-	[ "${TL_UNTRACKED:-0}" = 1 ] || dpids+=($tl_pid)
+	[ "${TL_UNTRACKED:-0}" = 1 ] || dpids+=("$tl_pid")
+}
+
+# tl_start HOST DNAME [LINE...]: a daemon DNAME in HOST with the
+# configuration tl_conf DNAME LINE... ($T/DNAME.conf), started by tl_daemon
+# (its pid in tl_pid; TL_DENV, TL_DWRAP, TL_UNTRACKED, TL_LAB apply) and
+# answering (tl_wait_daemons)
+tl_start() {
+	local h=$1 n=$2
+	shift 2
+	tl_conf "$n" "$@" > "$T/$n.conf"
+	tl_daemon "$h" "$n"
+	tl_wait_daemons "$n"
 }
 
 # tl_untrack PID: the end no longer waits for that daemon
@@ -190,7 +258,7 @@ tl_capture_start() {
 		-B "${TL_CAPBUF:-16384}" \
 		-U -n -w "$1" "tcp or udp port 9" 2> "$1.log" &
 	tl_pid=$!
-	pids+=($tl_pid)
+	pids+=("$tl_pid")
 	wait_for 5 grep -q "listening on" "$1.log" || die "tcpdump in peer did not start"
 }
 
