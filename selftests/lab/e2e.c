@@ -108,6 +108,12 @@ TEST_F(lab, classic_filter)
 {
 	struct mv_result res;
 
+	if (tcpcp_backend() != TCPCP_BACKEND_REPAIR)
+		SKIP(return, "the %s backend uses no socket filter",
+			   tcpcp_backend_name(tcpcp_backend()));
+	if (!mv_can_deny_bpf())
+		SKIP(return, "seccomp cannot refuse bpf() on this kernel");
+
 	RUN(.c2s = 400000, .s2c = 2000000, .moves = 2, .end = MV_END_CLOSE_WAIT,
 	    .deny_bpf = true);
 	EXPECT_NE(0, res.max_unread);

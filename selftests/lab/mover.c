@@ -557,6 +557,18 @@ static int deny_bpf(void)
 	return syscall(SYS_bpf, 0, NULL, 0) < 0 && errno == EPERM ? 0 : -1;
 }
 
+int mv_can_deny_bpf(void)
+{
+	pid_t p = fork();
+	int st;
+
+	if (p == 0)
+		_exit(deny_bpf() ? 1 : 0);
+	if (p < 0 || waitpid(p, &st, 0) != p)
+		return 0;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
 int mv_run(struct lab *l, const struct mv_scen *sc, struct mv_result *res)
 {
 	const char *extra[8] = { "--expect-eof", "--timeout", "60" };

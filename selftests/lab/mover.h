@@ -58,6 +58,9 @@ struct mv_result {
 	int moves;
 };
 
+/* 1 when seccomp can make bpf(2) fail here (CONFIG_SECCOMP_FILTER) */
+int mv_can_deny_bpf(void);
+
 /*
  * Run the scenario in lab l (already up): the caller's thread ends up in
  * NAME-a.  Returns 0 when the application, the peer and pcapcheck all
