@@ -80,6 +80,9 @@ dbytes() {	# bytes received + sent on d's interface
 	in_ns a cat /sys/class/net/eth0/statistics/rx_bytes /sys/class/net/eth0/statistics/tx_bytes |
 		paste -sd+ | bc
 }
+gwpkts() {	# packets gw forwarded (received on all its interfaces but lo)
+	in_ns gw sh -c 'cat /sys/class/net/*/statistics/rx_packets' | paste -sd+ | bc
+}
 sysbusy() {	# busy CPU ticks of the whole machine (every namespace)
 	awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' /proc/stat
 }
@@ -100,6 +103,7 @@ run_phase() {
 	# BENCH_STRACE="PID...": syscalls of these processes meanwhile
 	local stp=()
 	for p in ${BENCH_STRACE:-}; do
+		[ -d "/proc/$p" ] || continue # "daemons": tcpcp's phase only
 		timeout -s INT "$RATE_SECS" strace -c -f -p "$p" -o "$T/$ph.strace.$p" &
 		stp+=($!)
 	done
@@ -114,6 +118,7 @@ run_phase() {
 		perfpid=$!
 	fi
 	s0=$(sysbusy)
+	p0=$(gwpkts)
 	t0=$(date +%s%N)
 	out=$(in_ns peer "$BENCHCLI" -a $S4 -p "$port" -c "$CONC" -t "$RATE_SECS" $HOSTS 2>> "$T/$ph.cli.log") ||
 		die "$ph: rate run failed: $out"
@@ -122,10 +127,12 @@ run_phase() {
 	t1=$(date +%s%N)
 	for p in "${stp[@]+"${stp[@]}"}"; do wait "$p"; done
 	for p in ${BENCH_STRACE:-}; do
+		[ -f "$T/$ph.strace.$p" ] || continue
 		echo "$ph: syscalls of $p ($(cat /proc/$p/comm)):"
 		head -25 "$T/$ph.strace.$p"
 	done
 	# how busy the machine was: below 100 % the rate is bound by latency
+	eval "${ph}_pkts=$(echo "scale=1; ($(gwpkts) - $p0) / $(field "$out" conns)" | bc)"
 	eval "${ph}_busy=$(echo "scale=1; ($s1 - $s0) * 100 / $HZ / (($t1 - $t0) / 1000000000) / $(nproc)" | bc)"
 	eval "${ph}_cpuall=$(echo "scale=3; ($s1 - $s0) / $HZ * 1000 / $(field "$out" conns)" | bc)"
 	if [ -n "${BENCH_PERF:-}" ]; then
@@ -192,7 +199,7 @@ wait_for 5 in_ns peer bash -c "exec 3<>/dev/tcp/$S4/81" || die "haproxy does not
 if [ -z "${BENCH_NO_HAPROXY:-}" ]; then
 	run_phase H 81 "$hp"
 else
-	H_rate=- H_ttfb1="0 0" H_ttfbc="0 0" H_cpuconn=- H_cpuall=- H_busy=- H_mbs=- H_cpugb=- H_dgb=- H_sysgb=-
+	H_rate=- H_pkts=- H_ttfb1="0 0" H_ttfbc="0 0" H_cpuconn=- H_cpuall=- H_busy=- H_mbs=- H_cpugb=- H_dgb=- H_sysgb=-
 fi
 kill -TERM "$hp"
 
@@ -247,6 +254,7 @@ printf '%-44s %14s %16s\n' "first byte p50 / p99 ms ($CONC at once)" "$(pair "$H
 printf '%-44s %14s %16s\n' "d CPU s per 1,000 connections" "$H_cpuconn" "$T_cpuconn"
 printf '%-44s %14s %16s\n' "all CPUs busy s per 1,000 connections" "$H_cpuall" "$T_cpuall"
 printf '%-44s %14s %16s\n' "machine busy during the rate run %" "$H_busy" "$T_busy"
+printf '%-44s %14s %16s\n' "packets through gw per connection" "$H_pkts" "$T_pkts"
 printf '%-44s %14s %16s\n' "stream MB/s ($STREAMS x $STREAM_MB MB)" "$H_mbs" "$T_mbs"
 printf '%-44s %14s %16s\n' "d CPU s per GB (stream)" "$H_cpugb" "$T_cpugb"
 printf '%-44s %14s %16s\n' "bytes through d per byte delivered" "$H_dgb" "$T_dgb"
