@@ -461,6 +461,27 @@ static void op_queue(struct gw_op *o)
 	ops_tail = &o->next;
 }
 
+/*
+ * Queue the addition (with mark) or removal of m's element for o, then the
+ * pair that takes the tuple out of its stale set (o->ulen bytes, last)
+ */
+static int op_elem(struct gw_op *o, const struct tcpcpd_msg *m, bool add,
+		   uint32_t mark)
+{
+	size_t at;
+
+	if (nftm_elem(&batch, add, m->family, m->laddr, m->lport, m->raddr,
+		      m->rport, mark))
+		return -ENOMEM;
+	at = batch.len;
+	if (nftm_unstale(&batch, m->family, m->laddr, m->lport, m->raddr,
+			 m->rport))
+		return -ENOMEM;
+	o->ulen = batch.len - at;
+	describe(m, o->what, sizeof(o->what));
+	return 0;
+}
+
 /* nftmap REDIRECT: queue the element; the answer comes with the flush */
 static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 			   struct gw_entry *old)
@@ -497,16 +518,9 @@ static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 		unlink_entry(old);
 		free(old);
 	}
-	if (nftm_elem(&batch, true, m->family, m->laddr, m->lport, m->raddr,
-		      m->rport, e->table))
-		goto nomem;
 	/* a new connection of the tuple may have made it stale: no more */
-	o->ulen = batch.len;
-	if (nftm_unstale(&batch, m->family, m->laddr, m->lport, m->raddr,
-			 m->rport))
+	if (op_elem(o, m, true, e->table))
 		goto nomem;
-	o->ulen = batch.len - o->ulen;
-	describe(m, o->what, sizeof(o->what));
 	e->pending = true;
 	link_entry(e);
 	o->add = e;
@@ -533,15 +547,8 @@ static int remove_nftmap(struct pconn *pc, struct gw_entry *e)
 	if (!o)
 		return -ENOMEM;
 	/* the element and the tuple's stale mark go together */
-	if (nftm_elem(&batch, false, m->family, m->laddr, m->lport, m->raddr,
-		      m->rport, 0))
+	if (op_elem(o, m, false, 0))
 		goto nomem;
-	o->ulen = batch.len;
-	if (nftm_unstale(&batch, m->family, m->laddr, m->lport, m->raddr,
-			 m->rport))
-		goto nomem;
-	o->ulen = batch.len - o->ulen;
-	describe(m, o->what, sizeof(o->what));
 	e->dying = true;
 	o->del = e;
 	op_queue(o);
