@@ -426,7 +426,9 @@ reuse_case() { # reuse_case FAMILY release|move
 	touch "$T/c1-abort"
 	wait $c1 || die "$name: first connection: $(cat "$T/$name.c1.out")"
 	in_ns peer nft delete table inet tcpcp_reuse
-	[ -z "$(in_ns peer ss -Htan "( sport = :$cport )")" ] || die "$name: the peer's port is not free"
+	port_free() { [ -z "$(in_ns peer ss -Htan "( sport = :$cport )")" ]; }
+	wait_for 3 port_free ||
+		die "$name: the peer's port is not free: $(in_ns peer ss -Htan "( sport = :$cport )")"
 	# the origin discards its isolated endpoint a second after the commit
 	wait_for 5 no_conn_at a "$s" $port $cport ||
 		die "$name: a still has the first connection: $(conn_at a "$s" $port $cport)"
