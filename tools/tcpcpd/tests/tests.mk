@@ -57,3 +57,18 @@ $(TCPCPD_LOCAL_UNIT): tools/tcpcpd/tests/local_unit.c tools/tcpcpd/local.c tools
 
 CHECK_DEPS += $(TCPCPD_LOCAL_UNIT)
 CHECK_TESTS += $(TCPCPD_LOCAL_UNIT)
+
+# nftmap.c on its own in a namespace of its own, with ASan and UBSan: the
+# element messages as nft lists them, a batch as one transaction, errors,
+# the stale pair
+TCPCPD_NFTMAP_UNIT := $(O)/tools/tcpcpd/tests/nftmap_unit
+$(TCPCPD_NFTMAP_UNIT): tools/tcpcpd/tests/nftmap_unit.c tools/tcpcpd/nftmap.c \
+		tools/tcpcpd/proto.c $(TCPCPD_HDRS) $(KSFT_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -Itools/tcpcpd $(SAN_FLAGS) -o $@ \
+		tools/tcpcpd/tests/nftmap_unit.c tools/tcpcpd/nftmap.c \
+		tools/tcpcpd/proto.c -lcrypto \
+		$(shell pkg-config --libs libnftables 2>/dev/null || echo -lnftables)
+
+CHECK_DEPS += $(TCPCPD_NFTMAP_UNIT)
+CHECK_TESTS += $(TCPCPD_NFTMAP_UNIT)
