@@ -336,7 +336,16 @@ static int nl_open(void)
 int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 {
 	struct sockaddr_nl k = { .nl_family = AF_NETLINK };
-	struct buf hd = { 0 }, tl = { 0 };
+	struct {
+		struct nlmsghdr h;
+		struct nfgenmsg g;
+	} hd = { { .nlmsg_len = sizeof(hd),
+		   .nlmsg_type = NFNL_MSG_BATCH_BEGIN,
+		   .nlmsg_flags = NLM_F_REQUEST },
+		 { .nfgen_family = AF_UNSPEC,
+		   .version = NFNETLINK_V0,
+		   .res_id = htons(NFNL_SUBSYS_NFTABLES) } },
+	  tl = hd;
 	struct iovec iov[3];
 	struct msghdr mh = { .msg_name = &k,
 			     .msg_namelen = sizeof(k),
@@ -344,7 +353,6 @@ int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 			     .msg_iovlen = 3 };
 	uint8_t rb[8192] __attribute__((aligned(4)));
 	int ret = nl_open(), err = 0;
-	size_t at;
 	ssize_t n;
 
 	if (why && wlen)
@@ -354,18 +362,13 @@ int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 	/* answers of an earlier batch cut short: not ours */
 	while (recv(nl_fd, rb, sizeof(rb), MSG_DONTWAIT) > 0)
 		;
-	ret = -ENOMEM;
-	if (nl_msg(&hd, NFNL_MSG_BATCH_BEGIN, 0, AF_UNSPEC,
-		   NFNL_SUBSYS_NFTABLES, &at))
-		goto out;
-	nl_end(&hd, at);
-	if (nl_msg(&tl, NFNL_MSG_BATCH_END, 0, AF_UNSPEC, NFNL_SUBSYS_NFTABLES,
-		   &at))
-		goto out;
-	nl_end(&tl, at);
-	iov[0] = (struct iovec){ hd.p, hd.len };
+	/* the batch's begin and end messages, around msgs */
+	hd.h.nlmsg_seq = ++nl_seq;
+	tl.h.nlmsg_type = NFNL_MSG_BATCH_END;
+	tl.h.nlmsg_seq = ++nl_seq;
+	iov[0] = (struct iovec){ &hd, sizeof(hd) };
 	iov[1] = (struct iovec){ (void *)msgs, len };
-	iov[2] = (struct iovec){ tl.p, tl.len };
+	iov[2] = (struct iovec){ &tl, sizeof(tl) };
 	if (sendmsg(nl_fd, &mh, 0) < 0) {
 		ret = -errno;
 		goto out;
@@ -389,8 +392,6 @@ int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 out:
 	if (ret && why && wlen)
 		snprintf(why, wlen, "nf_tables: %s", strerror(-ret));
-	buf_free(&hd);
-	buf_free(&tl);
 	return ret;
 }
 
