@@ -51,10 +51,17 @@
  * per-connection change is an nf_tables element message (below); the
  * gateway joins the messages of all the moves that arrive together into
  * one buffer, sent as one netlink batch: one transaction (all or nothing).
- * A delete of a missing element fails the whole transaction, so a tuple
- * leaves staleN by an add then a delete, which succeeds whether it was
- * there or not (unless the set is full: gateway.c then runs the change
- * without that pair).
+ * A tuple leaves staleN by a "destroy element" (NFT_MSG_DESTROYSETELEM,
+ * Linux 6.3): a delete that ignores a missing element.  Missing is the
+ * common case, and then the message changes nothing: no transaction entry,
+ * so no RCU grace period when the batch is committed (the kernel waits for
+ * one before it frees deleted elements, and a host booted with
+ * rcu_expedited pays an expedited one, with an IPI to every CPU, per
+ * batch).  Older kernels refuse the message type; there a tuple leaves
+ * staleN by an add then a delete, which succeeds whether it was there or
+ * not (unless the set is full: gateway.c then runs the change without that
+ * pair), since a lone delete of a missing element fails the whole
+ * transaction.  nftm_setup finds out which of the two works.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -74,6 +81,13 @@
 
 static struct nft_ctx *ctx;
 static bool table_up;
+static bool use_destroy; /* the kernel knows NFT_MSG_DESTROYSETELEM */
+
+#ifndef NFT_MSG_DESTROYSETELEM
+#define NFT_MSG_DESTROYSETELEM 30 /* Linux 6.3; older headers lack it */
+#endif
+
+static int probe_destroy(void);
 
 static int nft_open(void)
 {
@@ -148,9 +162,21 @@ int nftm_setup(char *why, size_t len)
 	if (table_up)
 		return 0;
 	ret = nftm_run(cmds, why, len);
-	if (!ret)
+	if (!ret) {
 		table_up = true;
+		use_destroy = !probe_destroy();
+	}
 	return ret;
+}
+
+void nftm_set_destroy(bool on)
+{
+	use_destroy = on;
+}
+
+bool nftm_uses_destroy(void)
+{
+	return use_destroy;
 }
 
 bool nftm_active(void)
@@ -162,8 +188,11 @@ bool nftm_active(void)
  * The per-connection changes bypass libnftables: for every command it
  * parses the text and fetches the ruleset cache (a dozen system calls),
  * where an element is one netlink message.  nftm_elem and nftm_unstale
- * append nf_tables NEWSETELEM/DELSETELEM messages to a buffer; nftm_apply
- * wraps them in a batch (one transaction, all or nothing) and sends it.
+ * append nf_tables NEWSETELEM/DELSETELEM/DESTROYSETELEM messages to a
+ * buffer; nftm_apply wraps them in a batch (one transaction, all or
+ * nothing) and sends it.  The messages ask for no acknowledgement: an
+ * error is reported whether asked or not, and success then costs no
+ * answer to read.
  * A key is the concatenation the rules build, each field in a 32-bit
  * register: address, port in network order then two zero bytes, address,
  * port (16 bytes for IPv4, 40 for IPv6); the data of a map element is the
@@ -171,6 +200,7 @@ bool nftm_active(void)
  */
 static int nl_fd = -1;
 static uint32_t nl_seq;
+static bool nl_dirty; /* answers of a batch may be left on nl_fd */
 
 static int nla_put(struct buf *b, uint16_t type, const void *data, size_t len)
 {
@@ -227,8 +257,8 @@ static void nl_end(struct buf *b, size_t at)
 	memcpy(b->p + at, &h, sizeof(h));
 }
 
-/* One element message: add or delete KEY [: mark] in set */
-static int elem_msg(struct buf *b, bool add, const char *set, int family,
+/* One element message (type NFT_MSG_*SETELEM): KEY [: mark] in set */
+static int elem_msg(struct buf *b, uint16_t type, const char *set, int family,
 		    const uint8_t *laddr, uint16_t lport, const uint8_t *raddr,
 		    uint16_t rport, const uint32_t *mark)
 {
@@ -248,11 +278,9 @@ static int elem_msg(struct buf *b, bool add, const char *set, int family,
 	port = htons(lport);
 	memcpy(key + klen, &port, 2);
 	klen += 4;
-	if (nl_msg(b,
-		   (NFNL_SUBSYS_NFTABLES << 8) |
-			   (add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM),
-		   (uint16_t)(NLM_F_ACK | (add ? NLM_F_CREATE : 0)),
-		   NFPROTO_INET, 0, &m) ||
+	if (nl_msg(b, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type),
+		   type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, NFPROTO_INET,
+		   0, &m) ||
 	    nla_put(b, NFTA_SET_ELEM_LIST_TABLE, NFTM_TABLE,
 		    sizeof(NFTM_TABLE)) ||
 	    nla_put(b, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1) ||
@@ -285,14 +313,16 @@ int nftm_elem(struct buf *b, bool add, int family, const uint8_t *laddr,
 	      uint16_t lport, const uint8_t *raddr, uint16_t rport,
 	      uint32_t mark)
 {
-	return elem_msg(b, add, family == 4 ? "conns4" : "conns6", family,
-			laddr, lport, raddr, rport, add ? &mark : NULL);
+	return elem_msg(b, add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM,
+			family == 4 ? "conns4" : "conns6", family, laddr, lport,
+			raddr, rport, add ? &mark : NULL);
 }
 
 /*
- * Append the pair that takes the tuple out of its stale set whether or not
- * it is there: add (a no-op if present) then delete.  A lone delete of a
- * missing element would fail the whole transaction.
+ * Append what takes the tuple out of its stale set whether or not it is
+ * there: a destroy, or where the kernel lacks it the pair add (a no-op if
+ * present) then delete.  A lone delete of a missing element would fail the
+ * whole transaction.
  */
 int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
 		 uint16_t lport, const uint8_t *raddr, uint16_t rport)
@@ -300,8 +330,13 @@ int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
 	const char *set = family == 4 ? "stale4" : "stale6";
 	size_t start = b->len;
 
-	if (elem_msg(b, true, set, family, laddr, lport, raddr, rport, NULL) ||
-	    elem_msg(b, false, set, family, laddr, lport, raddr, rport, NULL)) {
+	if (use_destroy)
+		return elem_msg(b, NFT_MSG_DESTROYSETELEM, set, family, laddr,
+				lport, raddr, rport, NULL);
+	if (elem_msg(b, NFT_MSG_NEWSETELEM, set, family, laddr, lport, raddr,
+		     rport, NULL) ||
+	    elem_msg(b, NFT_MSG_DELSETELEM, set, family, laddr, lport, raddr,
+		     rport, NULL)) {
 		b->len = start;
 		return -ENOMEM;
 	}
@@ -322,16 +357,32 @@ static int nl_open(void)
 		setsockopt(nl_fd, SOL_SOCKET, SO_SNDBUF, &big, sizeof(big));
 	if (setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)))
 		setsockopt(nl_fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
-	/* acknowledgements without a copy of each request */
+	/* errors without a copy of each request */
 	setsockopt(nl_fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
 	return 0;
+}
+
+/* Does the kernel take NFT_MSG_DESTROYSETELEM?  0 if so (table_up) */
+static int probe_destroy(void)
+{
+	static const uint8_t none[16];
+	struct buf b = { 0 };
+	int ret;
+
+	ret = elem_msg(&b, NFT_MSG_DESTROYSETELEM, "stale4", 4, none, 0, none,
+		       0, NULL);
+	if (!ret)
+		ret = nftm_apply(b.p, b.len, NULL, 0);
+	free(b.p);
+	return ret;
 }
 
 /*
  * Apply the len bytes of messages at msgs (nftm_elem, nftm_unstale) as one
  * transaction: 0, or the first error (-errno) with its text in why.
- * nfnetlink processes the batch while we send it, so every answer is
- * queued on our socket when sendmsg returns.
+ * nfnetlink processes the batch while we send it, so every answer (an
+ * error: none is asked for otherwise) is queued on our socket when sendmsg
+ * returns; one read finds the queue empty when all went well.
  */
 int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 {
@@ -360,8 +411,9 @@ int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 	if (ret)
 		goto out;
 	/* answers of an earlier batch cut short: not ours */
-	while (recv(nl_fd, rb, sizeof(rb), MSG_DONTWAIT) > 0)
+	while (nl_dirty && recv(nl_fd, rb, sizeof(rb), MSG_DONTWAIT) > 0)
 		;
+	nl_dirty = false;
 	/* the batch's begin and end messages, around msgs */
 	hd.h.nlmsg_seq = ++nl_seq;
 	tl.h.nlmsg_type = NFNL_MSG_BATCH_END;
@@ -374,6 +426,7 @@ int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 		goto out;
 	}
 	ret = 0;
+	nl_dirty = true;
 	while ((n = recv(nl_fd, rb, sizeof(rb), MSG_DONTWAIT)) > 0) {
 		struct nlmsghdr *h = (struct nlmsghdr *)rb;
 
@@ -388,6 +441,8 @@ int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen)
 				err = e.error;
 		}
 	}
+	if (n < 0 && errno == EAGAIN)
+		nl_dirty = false;
 	ret = err;
 out:
 	if (ret && why && wlen)

@@ -31,6 +31,9 @@ int nftm_elem(struct buf *b, bool add, int family, const uint8_t *laddr,
 int nftm_unstale(struct buf *b, int family, const uint8_t *laddr,
 		 uint16_t lport, const uint8_t *raddr, uint16_t rport);
 int nftm_apply(const void *msgs, size_t len, char *why, size_t wlen);
+/* tests: false makes nftm_unstale use the pair of older kernels */
+void nftm_set_destroy(bool on);
+bool nftm_uses_destroy(void);
 int nftm_teardown(char *why, size_t len);
 
 /* redirect.c: ip rule add|del fwmark MARK lookup TABLE pref PREF */

@@ -4,8 +4,8 @@
  * sets up, the element messages it builds (key layout, mark, IPv4 and
  * IPv6) as nft lists them, a batch applied as one transaction (a failing
  * change leaves nothing of the others), the errno and text of a failure,
- * and the add/delete pair that takes a tuple out of the stale set whether
- * or not it is there.
+ * and the destroy message (or the add/delete pair of older kernels) that
+ * takes a tuple out of the stale set whether or not it is there.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -113,24 +113,46 @@ TEST_F(nftmap, batch_is_one_transaction)
 	buf_free(&b);
 }
 
-/* The pair clears a stale tuple, and does nothing to a tuple not there */
-TEST_F(nftmap, unstale_pair)
+/* The tuple leaves the stale set when there, nothing happens when not */
+static void unstale_works(struct __test_metadata *_metadata)
 {
 	struct buf b = { 0 };
 	char why[200];
 
 	ASSERT_EQ(0, nftm_unstale(&b, 4, l4, 80, r4, 40004));
 	EXPECT_EQ(0, nftm_apply(b.p, b.len, why, sizeof(why)));
+	if (why[0])
+		TH_LOG("why: %s", why);
 	nft_out("add element inet tcpcpd stale4 "
 		"{ 198.18.0.1 . 40005 . 198.18.100.1 . 80 }");
 	ASSERT_NE(NULL,
 		  strstr(nft_out("list set inet tcpcpd stale4"), "40005"));
 	b.len = 0;
 	ASSERT_EQ(0, nftm_unstale(&b, 4, l4, 80, r4, 40005));
+	/* with an element of the map in the same transaction */
+	ASSERT_EQ(0, nftm_elem(&b, true, 4, l4, 80, r4, 40005, 9));
 	EXPECT_EQ(0, nftm_apply(b.p, b.len, why, sizeof(why)));
 	EXPECT_EQ(NULL,
 		  strstr(nft_out("list set inet tcpcpd stale4"), "40005"));
+	EXPECT_NE(NULL,
+		  strstr(nft_out("list map inet tcpcpd conns4"), "40005"));
 	buf_free(&b);
+}
+
+/* Linux 6.3 and later: one destroy message */
+TEST_F(nftmap, unstale_destroy)
+{
+	if (!nftm_uses_destroy())
+		SKIP(return,
+			   "the kernel lacks NFT_MSG_DESTROYSETELEM (Linux 6.3)");
+	unstale_works(_metadata);
+}
+
+/* Older kernels: the add/delete pair */
+TEST_F(nftmap, unstale_pair)
+{
+	nftm_set_destroy(false);
+	unstale_works(_metadata);
 }
 
 /* An empty batch is a transaction with nothing in it */
