@@ -18,7 +18,8 @@
  *            mark of the destination's table (nftmap.c): one hash lookup
  *            per packet however many connections moved.  The changes of
  *            the moves that arrive together go to the kernel as one
- *            transaction (gateway_flush, after each batch of events).
+ *            transaction (gateway_flush, after each batch of events);
+ *            releases go together every GW_RELEASE_MS.
  *            The stale sets (nftmap.c) keep a reused tuple off the map.
  *   address: (on the destination, not a router) take over the service
  *            address and announce it (addr.c); the origin removes it.
@@ -74,7 +75,7 @@ struct gw_op {
 	struct pconn *pc; /* answer REDIRECTED here */
 	uint8_t id[16];
 	struct gw_entry *add, *del;
-	size_t off, len; /* its lines in batch */
+	size_t off, len; /* its messages in its queue's buffer */
 	size_t ulen; /* the last of them that clear the tuple's stale mark */
 	char what[160];
 };
@@ -90,8 +91,29 @@ static struct gw_route *routes;
 static uint8_t via_tables[MAX_VIA_TABLES][17]; /* family + via per table */
 static int n_via;
 static unsigned int mark_refs[2][MAX_VIA_TABLES];
-static struct gw_op *ops, **ops_tail = &ops;
-static struct buf batch;
+
+/*
+ * nftmap: changes queued for one transaction (all or nothing), and the
+ * answers that wait for it.  REDIRECT and UNREDIRECT go with the event
+ * batch they arrived in (gateway_flush): a move waits for them.  RELEASEs
+ * wait up to GW_RELEASE_MS and go together: a transaction that deletes an
+ * element ends with an RCU grace period before the kernel frees it (an
+ * expedited one, with an IPI to every CPU, on a host booted with
+ * rcu_expedited), where adding costs none (a REDIRECT that replaces the
+ * element of a reused tuple still deletes it at once: the move waits for
+ * it).  Releases come on connections
+ * of their own (release.c), so holding their answers back reorders nothing
+ * that another connection waits for; an answer given at once
+ * (answer_now) sends the held ones first.
+ */
+struct gw_queue {
+	struct gw_op *ops, **tail;
+	struct buf b;
+	uint64_t due; /* releases: when they go at the latest (ms) */
+};
+#define GW_RELEASE_MS 100
+static struct gw_queue now_q = { .tail = &now_q.ops };
+static struct gw_queue rel_q = { .tail = &rel_q.ops };
 
 static uint32_t table_for(int family, const uint8_t *via)
 {
@@ -366,6 +388,15 @@ static int undo(struct gw_entry *e)
 	return nlr_route_delete(m->family, m->laddr, RT_TABLE_MAIN);
 }
 
+static void flush_queue(struct gw_queue *q);
+
+/* Both queues, the releases first (their entries may be the old ones) */
+static void flush_all(void)
+{
+	flush_queue(&rel_q);
+	flush_queue(&now_q);
+}
+
 static void answer(struct pconn *pc, const uint8_t id[16], int err)
 {
 	struct tcpcpd_msg r = { .type = TCPCPD_REDIRECTED, .err = err };
@@ -373,13 +404,13 @@ static void answer(struct pconn *pc, const uint8_t id[16], int err)
 	if (!pc)
 		return;
 	memcpy(r.id, id, 16);
-	peer_send(pc, &r);
+	peer_queue(pc, &r); /* sent with the others of this batch */
 }
 
 /* A synchronous answer must not overtake the queued ones */
 static void answer_now(struct pconn *pc, const uint8_t id[16], int err)
 {
-	gateway_flush();
+	flush_all();
 	answer(pc, id, err);
 }
 
@@ -442,7 +473,8 @@ static int apply_sync(struct gw_entry *e, struct gw_entry *old)
 	return ret;
 }
 
-static struct gw_op *op_new(struct pconn *pc, const uint8_t id[16])
+static struct gw_op *op_new(struct gw_queue *q, struct pconn *pc,
+			    const uint8_t id[16])
 {
 	struct gw_op *o = calloc(1, sizeof(*o));
 
@@ -450,34 +482,36 @@ static struct gw_op *op_new(struct pconn *pc, const uint8_t id[16])
 		return NULL;
 	o->pc = pc;
 	memcpy(o->id, id, 16);
-	o->off = batch.len;
+	o->off = q->b.len;
 	return o;
 }
 
-static void op_queue(struct gw_op *o)
+static void op_queue(struct gw_queue *q, struct gw_op *o)
 {
-	o->len = batch.len - o->off;
-	*ops_tail = o;
-	ops_tail = &o->next;
+	o->len = q->b.len - o->off;
+	if (!q->ops && q == &rel_q)
+		q->due = now_ms() + GW_RELEASE_MS;
+	*q->tail = o;
+	q->tail = &o->next;
 }
 
 /*
  * Queue the addition (with mark) or removal of m's element for o, then the
  * pair that takes the tuple out of its stale set (o->ulen bytes, last)
  */
-static int op_elem(struct gw_op *o, const struct tcpcpd_msg *m, bool add,
-		   uint32_t mark)
+static int op_elem(struct gw_queue *q, struct gw_op *o,
+		   const struct tcpcpd_msg *m, bool add, uint32_t mark)
 {
 	size_t at;
 
-	if (nftm_elem(&batch, add, m->family, m->laddr, m->lport, m->raddr,
+	if (nftm_elem(&q->b, add, m->family, m->laddr, m->lport, m->raddr,
 		      m->rport, mark))
 		return -ENOMEM;
-	at = batch.len;
-	if (nftm_unstale(&batch, m->family, m->laddr, m->lport, m->raddr,
+	at = q->b.len;
+	if (nftm_unstale(&q->b, m->family, m->laddr, m->lport, m->raddr,
 			 m->rport))
 		return -ENOMEM;
-	o->ulen = batch.len - at;
+	o->ulen = q->b.len - at;
 	describe(m, o->what, sizeof(o->what));
 	return 0;
 }
@@ -504,11 +538,11 @@ static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 		route_unref(m->family, m->laddr, e->table);
 		return ret;
 	}
-	o = op_new(pc, m->id);
+	o = op_new(&now_q, pc, m->id);
 	if (!o)
 		goto nomem;
 	if (old && old->r.mode == TCPCPD_REDIR_NFTMAP) {
-		if (nftm_elem(&batch, false, m->family, m->laddr, m->lport,
+		if (nftm_elem(&now_q.b, false, m->family, m->laddr, m->lport,
 			      m->raddr, m->rport, 0))
 			goto nomem;
 		old->dying = true;
@@ -519,16 +553,16 @@ static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 		free(old);
 	}
 	/* a new connection of the tuple may have made it stale: no more */
-	if (op_elem(o, m, true, e->table))
+	if (op_elem(&now_q, o, m, true, e->table))
 		goto nomem;
 	e->pending = true;
 	link_entry(e);
 	o->add = e;
-	op_queue(o);
+	op_queue(&now_q, o);
 	return 0;
 nomem:
 	if (o) {
-		batch.len = o->off;
+		now_q.b.len = o->off;
 		if (o->del)
 			o->del->dying = false;
 		free(o);
@@ -538,23 +572,24 @@ nomem:
 	return -ENOMEM;
 }
 
-/* nftmap UNREDIRECT or RELEASE: queue the removal of e */
-static int remove_nftmap(struct pconn *pc, struct gw_entry *e)
+/* nftmap UNREDIRECT or RELEASE: queue the removal of e in q */
+static int remove_nftmap(struct gw_queue *q, struct pconn *pc,
+			 struct gw_entry *e)
 {
 	const struct tcpcpd_msg *m = &e->r;
-	struct gw_op *o = op_new(pc, e->id);
+	struct gw_op *o = op_new(q, pc, e->id);
 
 	if (!o)
 		return -ENOMEM;
 	/* the element and the tuple's stale mark go together */
-	if (op_elem(o, m, false, 0))
+	if (op_elem(q, o, m, false, 0))
 		goto nomem;
 	e->dying = true;
 	o->del = e;
-	op_queue(o);
+	op_queue(q, o);
 	return 0;
 nomem:
-	batch.len = o->off;
+	q->b.len = o->off;
 	free(o);
 	return -ENOMEM;
 }
@@ -567,9 +602,10 @@ static void free_entry(struct gw_entry *e)
 }
 
 /* Apply the first len bytes of o's messages alone; 0 or -errno, why */
-static int run_part(const struct gw_op *o, size_t len, char *why, size_t wlen)
+static int run_part(const struct gw_queue *q, const struct gw_op *o, size_t len,
+		    char *why, size_t wlen)
 {
-	return nftm_apply(batch.p + o->off, len, why, wlen);
+	return nftm_apply(q->b.p + o->off, len, why, wlen);
 }
 
 /*
@@ -577,31 +613,32 @@ static int run_part(const struct gw_op *o, size_t len, char *why, size_t wlen)
  * "add element" that clears a tuple which is not in it (ENFILE), although
  * there is nothing to clear: without those lines the change goes through.
  */
-static int run_alone(const struct gw_op *o, char *why, size_t wlen)
+static int run_alone(const struct gw_queue *q, const struct gw_op *o, char *why,
+		     size_t wlen)
 {
 	char why2[200];
-	int ret = run_part(o, o->len, why, wlen);
+	int ret = run_part(q, o, o->len, why, wlen);
 
 	if (!ret || !o->ulen ||
-	    run_part(o, o->len - o->ulen, why2, sizeof(why2)))
+	    run_part(q, o, o->len - o->ulen, why2, sizeof(why2)))
 		return ret;
 	dlog(LOG_W, "gateway: %s: without clearing its stale mark (%s)",
 	     o->what, why);
 	return 0;
 }
 
-/* Run the queued nftables changes as one transaction, then answer */
-void gateway_flush(void)
+/* Run q's nftables changes as one transaction, then answer */
+static void flush_queue(struct gw_queue *q)
 {
-	struct gw_op *o, *n, *list = ops;
+	struct gw_op *o, *n, *list = q->ops;
 	char why[200] = "", ids[33];
 	int all, ret;
 
 	if (!list)
 		return;
-	ops = NULL;
-	ops_tail = &ops;
-	all = nftm_apply(batch.p, batch.len, why, sizeof(why));
+	q->ops = NULL;
+	q->tail = &q->ops;
+	all = nftm_apply(q->b.p, q->b.len, why, sizeof(why));
 	if (all)
 		dlog(LOG_W, "gateway: nftables batch failed (%s); one by one",
 		     why);
@@ -609,7 +646,7 @@ void gateway_flush(void)
 		n = o->next;
 		ret = all;
 		if (ret)
-			ret = run_alone(o, why, sizeof(why));
+			ret = run_alone(q, o, why, sizeof(why));
 		id_str(o->id, ids);
 		if (ret)
 			dlog(LOG_W, "gateway: move %.8s: %s: %s", ids, o->what,
@@ -631,7 +668,32 @@ void gateway_flush(void)
 		answer(o->pc, o->id, -ret);
 		free(o);
 	}
-	batch.len = 0;
+	q->b.len = 0;
+}
+
+void gateway_flush(void)
+{
+	flush_queue(&now_q);
+}
+
+void gateway_timers(uint64_t now, uint64_t *next)
+{
+	if (!rel_q.ops)
+		return;
+	if (now >= rel_q.due)
+		flush_queue(&rel_q);
+	else if (rel_q.due < *next)
+		*next = rel_q.due;
+}
+
+/* pc is closing: its held answers go nowhere */
+void gateway_peer_gone(const struct pconn *pc)
+{
+	struct gw_op *o;
+
+	for (o = rel_q.ops; o; o = o->next)
+		if (o->pc == pc)
+			o->pc = NULL;
 }
 
 static void do_redirect(struct pconn *pc, const struct tcpcpd_msg *m,
@@ -643,6 +705,10 @@ static void do_redirect(struct pconn *pc, const struct tcpcpd_msg *m,
 
 	describe(m, what, sizeof(what));
 	old = find_conn(m);
+	if (old && old->dying) { /* its removal is queued: done first */
+		flush_all();
+		old = find_conn(m);
+	}
 	e = calloc(1, sizeof(*e));
 	if (!e) {
 		answer_now(pc, m->id, ENOMEM);
@@ -651,7 +717,8 @@ static void do_redirect(struct pconn *pc, const struct tcpcpd_msg *m,
 	memcpy(e->id, m->id, 16);
 	e->r = *m;
 	if (old && old->r.mode == TCPCPD_REDIR_NFTMAP &&
-	    m->mode != TCPCPD_REDIR_NFTMAP && !remove_nftmap(NULL, old)) {
+	    m->mode != TCPCPD_REDIR_NFTMAP &&
+	    !remove_nftmap(&now_q, NULL, old)) {
 		gateway_flush(); /* another mode now: the element goes first */
 		old = NULL;
 	}
@@ -692,6 +759,10 @@ static void do_remove(struct pconn *pc, const struct tcpcpd_msg *m,
 	char what[200];
 	int ret;
 
+	if (e && e->dying) { /* its removal is queued: done first */
+		flush_all();
+		e = find_id(m->id);
+	}
 	if (e && release &&
 	    (!same_tuple(&e->r, m) || (m->mode && m->mode != e->r.mode)))
 		e = NULL; /* the id with another connection: not ours */
@@ -708,12 +779,12 @@ static void do_remove(struct pconn *pc, const struct tcpcpd_msg *m,
 		return;
 	}
 	if (e->r.mode == TCPCPD_REDIR_NFTMAP) {
-		ret = remove_nftmap(pc, e);
+		ret = remove_nftmap(release ? &rel_q : &now_q, pc, e);
 		if (ret)
 			answer_now(pc, m->id, -ret);
 		return;
 	}
-	gateway_flush();
+	flush_all();
 	describe(&e->r, what, sizeof(what));
 	if (release && (e->r.mode == TCPCPD_REDIR_ROUTE ||
 			e->r.mode == TCPCPD_REDIR_ADDRESS)) {
@@ -756,7 +827,7 @@ void gateway_stop(void)
 	char what[200], why[200];
 	int ret;
 
-	gateway_flush();
+	flush_all();
 	while (entries) {
 		struct gw_entry *e = ENTRY(entries, all);
 
@@ -795,7 +866,8 @@ void gateway_stop(void)
 		nlr_route_delete(r->family, r->laddr, r->table);
 		free(r);
 	}
-	buf_free(&batch);
+	buf_free(&now_q.b);
+	buf_free(&rel_q.b);
 	nlr_close();
 	release_stop();
 }

@@ -139,6 +139,7 @@ static int loop(void)
 		move_timers(now, &next);
 		peer_timers(now, &next);
 		redir_timers(now, &next); /* REDIR: release.c */
+		peer_push();
 		peer_reap();
 		timeout = next > now ? (int)(next - now) : 0;
 		n = epoll_wait(epfd, evs, 64, timeout);
@@ -154,6 +155,7 @@ static int loop(void)
 			ev->fn(ev, evs[i].events);
 		}
 		gateway_flush(); /* REDIR: before the closed pconns go */
+		peer_push();
 		keeper_flush();
 		peer_reap();
 	}

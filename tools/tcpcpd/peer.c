@@ -19,6 +19,7 @@
 static struct ev listen_ev = { .fd = -1 };
 static struct pconn *pconns;
 static struct pconn *dead; /* closed, freed after the event batch */
+static struct pconn *pushq; /* frames queued by peer_queue, by qnext */
 
 static unsigned int n_pconns;
 
@@ -99,6 +100,7 @@ void peer_close(struct pconn *pc, const char *why)
 	pc->move = NULL;
 	pc->next = dead;
 	dead = pc;
+	gateway_peer_gone(pc);
 	if (m)
 		move_peer_lost(m, pc, err, why);
 }
@@ -196,6 +198,42 @@ int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg)
 		return ret;
 	dlog(LOG_D, "peer %s: sent %s", pc->addr, proto_type_name(msg->type));
 	return pc_kick(pc) ? 0 : -ECONNABORTED;
+}
+
+/*
+ * Encode the frame now, send it when the event batch is done: the answers
+ * a gateway gives to many RELEASEs of one connection at once leave in one
+ * send.  For frames nothing else waits on in this batch.
+ */
+int peer_queue(struct pconn *pc, const struct tcpcpd_msg *msg)
+{
+	int ret;
+
+	if (pc->state != PC_READY)
+		return -ENOTCONN;
+	ret = proto_send(&pc->sess, msg, &pc->wbuf);
+	if (ret)
+		return ret;
+	dlog(LOG_D, "peer %s: queued %s", pc->addr, proto_type_name(msg->type));
+	if (!pc->queued) {
+		pc->queued = true;
+		pc->qnext = pushq;
+		pushq = pc;
+	}
+	return 0;
+}
+
+/* Before peer_reap: a closed connection is still there, and skipped */
+void peer_push(void)
+{
+	while (pushq) {
+		struct pconn *pc = pushq;
+
+		pushq = pc->qnext;
+		pc->queued = false;
+		if (pc->state != PC_CLOSED)
+			pc_kick(pc);
+	}
 }
 
 /*

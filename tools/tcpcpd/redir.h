@@ -45,6 +45,8 @@ int nlr_addr(bool add, int family, const uint8_t *addr, const uint8_t *on,
 
 /* gateway.c: run the queued nftables changes and answer (main loop) */
 void gateway_flush(void);
+/* gateway.c: the held releases, when due */
+void gateway_timers(uint64_t now, uint64_t *next);
 
 /* release.c */
 void release_watch(const uint8_t id[16], const struct tcpcp_info *info);
@@ -64,6 +66,7 @@ void addr_origin_back(struct move *m);
 static inline void redir_timers(uint64_t now, uint64_t *next)
 {
 	release_timers(now, next);
+	gateway_timers(now, next);
 }
 
 #endif /* TCPCPD_REDIR_H */

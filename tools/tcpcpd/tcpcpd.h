@@ -99,6 +99,8 @@ struct pconn {
 	bool eof; /* ended by the other side's FIN: all it sent was read */
 	bool idle; /* initiator, authenticated, kept for the next move */
 	bool notify; /* taken from the idle ones: tell the move (timers) */
+	bool queued; /* in the list of peer_push, qnext */
+	struct pconn *qnext;
 	struct sockaddr_storage ss; /* initiator: where it connects */
 	socklen_t sl;
 	struct proto_sess sess;
@@ -114,6 +116,9 @@ struct pconn *peer_connect(const struct sockaddr_storage *ss, socklen_t len,
 int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg);
 /* the same, in the kernel's send queue but held for the next frame */
 int peer_send_more(struct pconn *pc, const struct tcpcpd_msg *msg);
+/* the same, sent with the others of this event batch by peer_push */
+int peer_queue(struct pconn *pc, const struct tcpcpd_msg *msg);
+void peer_push(void); /* main loop: send what peer_queue queued */
 void peer_close(struct pconn *pc, const char *why);
 void peer_timers(uint64_t now, uint64_t *next);
 void peer_close_all(void);
@@ -165,6 +170,7 @@ const char *id_str(const uint8_t id[16], char buf[33]);
 
 /* gateway.c: the gateway role; redirect.c: libnl-route-3 (-errno) */
 void gateway_msg(struct pconn *pc, const struct tcpcpd_msg *m);
+void gateway_peer_gone(const struct pconn *pc); /* its answers go nowhere */
 void gateway_stop(void);
 int nlr_route_replace(int family, const uint8_t *dst, const uint8_t *via,
 		      uint32_t table);
