@@ -71,11 +71,15 @@ void dlog(int verbose_level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t now_ms(void);
 uint64_t now_us(void);
+/* main.c: fd, which the loop may be watching, is about to be closed */
+void loop_forget(int fd);
+/* opts.c: the command line into dconf; 0, or -1 after a message */
+int parse_args(int argc, char **argv);
 
 /* script.c */
 enum answer_kind { ANS_NONE = 0, ANS_BACKEND, ANS_KEEP, ANS_REJECT };
 
-int script_fd(void); /* its stdout to poll, or -1 */
+int script_fd(void); /* its stdout to watch, or -1 */
 /* Start the script unless it runs (not within 200 ms of the last start) */
 int script_ensure(void);
 /* When the script may start again (UINT64_MAX: it runs) */
@@ -85,7 +89,10 @@ uint64_t script_grace_until(void);
 int script_ask(uint64_t id, const struct sockaddr_storage *client,
 	       const struct sockaddr_storage *local, const uint8_t *prefix,
 	       size_t len);
-/* Requests wait for the pipe: poll this fd for POLLOUT (-1: none wait) */
+/*
+ * Requests are queued; script_flush() writes them (the main loop: once a
+ * turn).  When the pipe is full, watch this fd for EPOLLOUT (-1: none wait)
+ */
 int script_out_fd(void);
 void script_flush(void);
 /* Read what the script said; calls answer(id, kind, backend) per line */
@@ -97,9 +104,13 @@ unsigned int script_gen(void);
 void script_reap(void);
 size_t prefix_escape(const uint8_t *p, size_t len, char *out, size_t outlen);
 
-/* hand.c: each takes ownership of fd and finishes in its own thread */
-void hand_move(int fd, int backend);
-/* The daemon's connection to poll for RESULTs (-1: nothing in flight) */
+/*
+ * hand.c: each takes ownership of fd and finishes in its own thread, or
+ * (moves through tcpcpd) as the main loop reads tcpcpd's RESULT
+ */
+void hand_move(int fd, int backend); /* queued until hand_flush() */
+void hand_flush(void); /* the queued moves: MOVEs sent at once */
+/* The daemon's connection to watch for RESULTs (-1: none) */
 int hand_fd(void);
 void hand_read(void);
 void hand_fallback(int fd, const char *why);

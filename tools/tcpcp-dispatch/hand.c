@@ -315,6 +315,7 @@ static void ctl_lost(int err)
 {
 	struct lmsg_result none = { 0 };
 
+	loop_forget(ctl);
 	if (ctl >= 0)
 		close(ctl);
 	ctl = -1;
@@ -325,117 +326,171 @@ static void ctl_lost(int err)
 
 int hand_fd(void)
 {
-	return npend ? ctl : -1;
+	/* also with nothing in flight: a daemon that goes away is seen */
+	return ctl;
 }
+
+#define HAND_BATCH 64 /* RESULTs read, MOVEs sent per call */
 
 void hand_read(void)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct lmsg_result res;
+	static struct lmsg_result res[HAND_BATCH];
+	struct mmsghdr mm[HAND_BATCH];
+	struct iovec iov[HAND_BATCH];
+	int n;
 
-	while (ctl >= 0) {
-		struct iovec iov = { .iov_base = &res, .iov_len = sizeof(res) };
-		struct msghdr mh = { .msg_iov = &iov,
-				     .msg_iovlen = 1,
-				     .msg_control = u.buf,
-				     .msg_controllen = sizeof(u.buf) };
-		struct pend *p;
-		ssize_t n = recvmsg(ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-
+	if (ctl < 0)
+		return;
+	do {
+		memset(mm, 0, sizeof(mm));
+		for (int i = 0; i < HAND_BATCH; i++) {
+			iov[i].iov_base = &res[i];
+			iov[i].iov_len = sizeof(res[i]);
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+		}
+		/* all that is queued, one message each (SOCK_SEQPACKET) */
+		n = recvmmsg(ctl, mm, HAND_BATCH, MSG_DONTWAIT, NULL);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (n <= 0) {
-			ctl_lost(n ? -errno : -ECONNRESET);
+		if (n < 0) {
+			ctl_lost(-errno);
 			return;
 		}
-		if ((size_t)n != sizeof(res) ||
-		    res.h.magic != TCPCPD_LOCAL_MAGIC ||
-		    res.h.type != LMSG_RESULT) {
-			ctl_lost(-EBADMSG);
-			return;
+		for (int i = 0; i < n; i++) {
+			struct lmsg_result *r = &res[i];
+			struct pend *p;
+
+			if (!mm[i].msg_len) {
+				ctl_lost(-ECONNRESET);
+				return;
+			}
+			if (mm[i].msg_len != sizeof(*r) ||
+			    r->h.magic != TCPCPD_LOCAL_MAGIC ||
+			    r->h.type != LMSG_RESULT) {
+				ctl_lost(-EBADMSG);
+				return;
+			}
+			p = &pend[r->h.req % PEND_CAP];
+			if (p->fd < 0 || p->req != r->h.req) {
+				dlog(0,
+				     "tcpcpd answered request %u, which is not pending",
+				     r->h.req);
+				continue;
+			}
+			move_done(p, 0, r);
 		}
-		p = &pend[res.h.req % PEND_CAP];
-		if (p->fd < 0 || p->req != res.h.req) {
-			dlog(0,
-			     "tcpcpd answered request %u, which is not pending",
-			     res.h.req);
-			continue;
-		}
-		move_done(p, 0, &res);
-	}
+		/* fewer than asked for: nothing more was queued */
+	} while (n == HAND_BATCH && ctl >= 0);
 }
 
-/* 0: sent, the main loop gets the RESULT; < 0: not sent, fd still ours */
-static int move_async(int fd, int backend)
+/*
+ * MOVEs the script answered in one turn, sent together by hand_flush():
+ * each is then pending (the main loop gets its RESULT), or, if it cannot
+ * be sent so, moved by a thread of its own.
+ */
+static struct {
+	int fd, backend;
+} mq[HAND_BATCH];
+static unsigned int nmq;
+
+void hand_flush(void)
 {
-	union {
+	static struct lmsg_move mv[HAND_BATCH];
+	static union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
-	} u;
-	struct lmsg_move mv;
-	struct iovec iov = { .iov_base = &mv, .iov_len = sizeof(mv) };
-	struct msghdr mh = { .msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf) };
-	struct cmsghdr *cm;
-	struct pend *p;
+	} u[HAND_BATCH];
+	struct mmsghdr mm[HAND_BATCH];
+	struct iovec iov[HAND_BATCH];
+	struct pend *p[HAND_BATCH];
+	unsigned int n = 0, sent = 0;
+	int e = 0;
 
+	if (!nmq)
+		return;
 	pend_init();
-	if (npend >= PEND_CAP / 2)
-		return -EBUSY;
 	if (ctl < 0) {
 		ctl = ctl_connect(dconf.tcpcpd_sock);
 		if (ctl < 0) {
-			int e = ctl;
-
+			e = ctl;
 			ctl = -1;
-			return e;
 		}
 	}
-	/* a free slot: requests are numbered, never 0 */
-	do {
-		if (!++next_req)
-			next_req = 1;
-		p = &pend[next_req % PEND_CAP];
-	} while (p->fd >= 0);
-	memset(&mv, 0, sizeof(mv));
-	mv.h.magic = TCPCPD_LOCAL_MAGIC;
-	mv.h.type = LMSG_MOVE;
-	mv.h.version = TCPCPD_LOCAL_VERSION;
-	mv.h.len = sizeof(mv);
-	mv.h.req = next_req;
-	snprintf(mv.dest, sizeof(mv.dest), "%s", dconf.be[backend].dest);
-	mv.timeout_ms = dconf.move_timeout_ms;
-	memset(&u, 0, sizeof(u));
-	cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	if (sendmsg(ctl, &mh, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		int e = -errno;
+	/* a free slot each, while there is room: requests never 0 */
+	while (!e && n < nmq && npend + n < PEND_CAP / 2) {
+		struct cmsghdr *cm;
 
-		if (e != -EAGAIN)
-			ctl_lost(e); /* the others fall back; fd is ours */
-		return e;
+		do {
+			if (!++next_req)
+				next_req = 1;
+			p[n] = &pend[next_req % PEND_CAP];
+		} while (p[n]->fd >= 0);
+		p[n]->fd = mq[n].fd; /* taken; given back if not sent */
+		p[n]->backend = mq[n].backend;
+		p[n]->req = next_req;
+		memset(&mv[n], 0, sizeof(mv[n]));
+		mv[n].h.magic = TCPCPD_LOCAL_MAGIC;
+		mv[n].h.type = LMSG_MOVE;
+		mv[n].h.version = TCPCPD_LOCAL_VERSION;
+		mv[n].h.len = sizeof(mv[n]);
+		mv[n].h.req = next_req;
+		snprintf(mv[n].dest, sizeof(mv[n].dest), "%s",
+			 dconf.be[mq[n].backend].dest);
+		mv[n].timeout_ms = dconf.move_timeout_ms;
+		iov[n].iov_base = &mv[n];
+		iov[n].iov_len = sizeof(mv[n]);
+		memset(&mm[n], 0, sizeof(mm[n]));
+		mm[n].msg_hdr.msg_iov = &iov[n];
+		mm[n].msg_hdr.msg_iovlen = 1;
+		memset(&u[n], 0, sizeof(u[n]));
+		mm[n].msg_hdr.msg_control = u[n].buf;
+		mm[n].msg_hdr.msg_controllen = sizeof(u[n].buf);
+		cm = CMSG_FIRSTHDR(&mm[n].msg_hdr);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &mq[n].fd, sizeof(int));
+		n++;
 	}
-	p->fd = fd;
-	p->backend = backend;
-	p->req = next_req;
-	npend++;
-	__atomic_add_fetch(&dconf.be[backend].inflight, 1, __ATOMIC_RELAXED);
-	return 0;
+	while (sent < n) {
+		int r = sendmmsg(ctl, mm + sent, n - sent,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			e = r < 0 ? -errno : -EIO;
+			break;
+		}
+		for (unsigned int i = sent; i < sent + (unsigned int)r; i++) {
+			npend++;
+			__atomic_add_fetch(&dconf.be[mq[i].backend].inflight, 1,
+					   __ATOMIC_RELAXED);
+		}
+		sent += (unsigned int)r;
+	}
+	for (unsigned int i = sent; i < n; i++)
+		p[i]->fd = -1; /* not sent: not pending */
+	if (e && e != -EAGAIN && ctl >= 0)
+		ctl_lost(e); /* the others fall back; these are ours */
+	/* what was not sent goes by a thread of its own */
+	for (unsigned int i = sent; i < nmq; i++)
+		start(mq[i].fd, J_MOVE, mq[i].backend);
+	nmq = 0;
 }
 
 void hand_move(int fd, int backend)
 {
-	if (!dconf.direct && !move_async(fd, backend))
+	if (dconf.direct) {
+		start(fd, J_MOVE, backend);
 		return;
-	start(fd, J_MOVE, backend);
+	}
+	if (nmq == HAND_BATCH)
+		hand_flush();
+	mq[nmq].fd = fd;
+	mq[nmq].backend = backend;
+	nmq++;
 }
 
 void hand_fallback(int fd, const char *why)
@@ -457,6 +512,7 @@ int hand_wait_all(unsigned int timeout_ms)
 	struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 	/* moves in flight first: their fallbacks are threads too */
+	hand_flush();
 	while (npend && ctl >= 0) {
 		struct pollfd p = { .fd = ctl, .events = POLLIN };
 

@@ -11,14 +11,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -27,13 +26,6 @@
 #include "dispatch.h"
 #include "tcpcp.h"
 
-struct dconf dconf = {
-	.peek_max = 4096,
-	.peek_timeout_ms = 1000,
-	.script_timeout_ms = 1000,
-	.max_conns = 1024,
-	.fallback = FB_CLOSE,
-};
 struct dstats dstats;
 
 enum cstate { C_PEEK = 1, C_ASKED };
@@ -41,6 +33,9 @@ enum cstate { C_PEEK = 1, C_ASKED };
 struct conn {
 	int fd;
 	enum cstate state;
+	bool in_ep; /* it has an epoll entry (maybe disabled) */
+	bool armed; /* that one-shot entry may still fire */
+	bool lowat; /* SO_RCVLOWAT raised: set back to 1 when asked */
 	uint64_t id;
 	unsigned int gen; /* script_gen() when asked */
 	uint64_t deadline, asked_us;
@@ -52,6 +47,37 @@ static struct conn *conns;
 static unsigned int nconns;
 static uint8_t *peekbuf;
 static uint64_t next_id;
+
+/*
+ * The event loop is epoll: the loop's own fds (watch) are registered while
+ * they are wanted and changed only when that changes; a connection being
+ * peeked at has a one-shot entry, armed again only when it must wait for
+ * more, so that the usual connection costs one epoll_ctl or none.  An
+ * event's data is its kind and fd; connections are found by fd (fdidx).
+ */
+enum ev_kind {
+	EV_SIG = 0,
+	EV_LISTEN,
+	EV_SCRIPT_IN,
+	EV_SCRIPT_OUT,
+	EV_HAND,
+	EV_NWATCH,
+	EV_CONN = EV_NWATCH
+};
+#define EV_DATA(kind, fd) ((uint64_t)(kind) << 32 | (uint32_t)(fd))
+#define EV_BATCH 128
+/* accept() at most this many at once, fewer while the queue runs dry */
+#define ACCEPT_MAX 64
+
+static int epfd = -1;
+static struct {
+	int fd;
+	uint32_t events;
+} watch[EV_NWATCH] = { [0 ... EV_NWATCH - 1] = { -1, 0 } };
+static unsigned int *fdidx; /* fd -> index in conns */
+static size_t fdidx_len;
+/* listening on one address, not any: that is every connection's local end */
+static bool local_fixed;
 
 uint64_t now_us(void)
 {
@@ -122,9 +148,68 @@ static void print_stats(void)
 			dconf.be[i].failed);
 }
 
+static void watch_set(enum ev_kind kind, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events,
+				  .data.u64 = EV_DATA(kind, fd) };
+	int op = EPOLL_CTL_ADD;
+
+	if (fd < 0 || !events)
+		fd = -1, events = 0;
+	if (watch[kind].fd == fd && watch[kind].events == events)
+		return;
+	if (watch[kind].fd >= 0 && watch[kind].fd != fd)
+		epoll_ctl(epfd, EPOLL_CTL_DEL, watch[kind].fd, NULL);
+	else if (watch[kind].fd >= 0)
+		op = EPOLL_CTL_MOD;
+	watch[kind].fd = -1;
+	watch[kind].events = 0;
+	if (fd < 0)
+		return;
+	if (epoll_ctl(epfd, op, fd, &ev) < 0) {
+		dlog(0, "epoll_ctl: %s", strerror(errno));
+		return; /* tried again next turn */
+	}
+	watch[kind].fd = fd;
+	watch[kind].events = events;
+}
+
+void loop_forget(int fd)
+{
+	for (int k = 0; k < EV_NWATCH; k++)
+		if (fd >= 0 && watch[k].fd == fd)
+			watch_set(k, -1, 0);
+}
+
+/* Wake when the client sends more (or ends): one-shot */
+static void conn_arm(struct conn *c)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT,
+				  .data.u64 = EV_DATA(EV_CONN, c->fd) };
+
+	if (epoll_ctl(epfd, c->in_ep ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd,
+		      &ev) < 0) {
+		/* its deadline still comes: it is asked with what it sent */
+		dlog(0, "epoll_ctl: %s", strerror(errno));
+		return;
+	}
+	c->in_ep = c->armed = true;
+}
+
+/* It is not peeked at any more: no event may name it after this */
+static void conn_disarm(struct conn *c)
+{
+	if (c->armed)
+		epoll_ctl(epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	c->in_ep = c->in_ep && !c->armed;
+	c->armed = false;
+}
+
 static void conn_drop(unsigned int i)
 {
 	conns[i] = conns[--nconns];
+	if (i < nconns)
+		fdidx[conns[i].fd] = i;
 }
 
 static size_t conn_peek(struct conn *c)
@@ -135,13 +220,18 @@ static size_t conn_peek(struct conn *c)
 	return n > 0 ? (size_t)n : 0;
 }
 
-/* Ask the script; on failure the connection falls back at once */
-static void conn_ask(unsigned int i)
+/*
+ * Ask the script with the first len bytes of peekbuf (SIZE_MAX: peek
+ * first); on failure the connection falls back at once
+ */
+static void conn_ask(unsigned int i, size_t len)
 {
 	struct conn *c = &conns[i];
-	size_t len = conn_peek(c);
 	int ret;
 
+	conn_disarm(c);
+	if (len == SIZE_MAX)
+		len = conn_peek(c);
 	c->id = ++next_id;
 	ret = script_ask(c->id, &c->client, &c->local, peekbuf, len);
 	if (ret) {
@@ -163,33 +253,41 @@ static bool has_delim(const uint8_t *p, size_t n)
 	return dconf.delim_len && memmem(p, n, dconf.delim, dconf.delim_len);
 }
 
-/* The client sent something: enough to ask? */
-static void conn_readable(unsigned int i, short revents)
+/*
+ * The client sent something (events from epoll), or was just accepted
+ * (events 0): enough to ask?  If not, wait for more.
+ */
+static void conn_readable(unsigned int i, uint32_t events)
 {
 	struct conn *c = &conns[i];
 	ssize_t n =
 		recv(c->fd, peekbuf, dconf.peek_max, MSG_PEEK | MSG_DONTWAIT);
 	int lowat;
 
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+		conn_arm(c);
 		return;
+	}
 	if (n <= 0) {
 		/* gone before it said anything: nothing to dispatch */
 		dlog(1, "connection %s before its request",
 		     n ? strerror(errno) : "closed");
+		conn_disarm(c);
 		close(c->fd);
 		conn_drop(i);
 		return;
 	}
 	if ((size_t)n >= dconf.peek_max || has_delim(peekbuf, (size_t)n) ||
-	    (revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-		conn_ask(i);
+	    (events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+		conn_ask(i, (size_t)n); /* what it sent is in peekbuf */
 		return;
 	}
 	/* wake again only when more than this has arrived (or at FIN) */
 	c->seen = (size_t)n;
 	lowat = (int)n + 1;
 	setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+	c->lowat = true;
+	conn_arm(c);
 }
 
 /* Requests the current script was not asked get the fallback (all: -1) */
@@ -212,6 +310,7 @@ static void answer(uint64_t id, enum answer_kind kind, int be)
 
 	for (unsigned int i = 0; i < nconns; i++) {
 		struct conn *c = &conns[i];
+		bool lowat = c->lowat;
 		int fd = c->fd;
 
 		if (c->state != C_ASKED || c->id != id)
@@ -219,7 +318,9 @@ static void answer(uint64_t id, enum answer_kind kind, int be)
 		dstats.script_us += now_us() - c->asked_us;
 		dstats.answered++;
 		conn_drop(i);
-		setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+		if (lowat) /* otherwise it is 1 already */
+			setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one,
+				   sizeof(one));
 		switch (kind) {
 		case ANS_BACKEND:
 			dlog(2, "%" PRIu64 " -> %s", id, dconf.be[be].name);
@@ -240,28 +341,62 @@ static void answer(uint64_t id, enum answer_kind kind, int be)
 	dlog(1, "answer for %" PRIu64 " comes too late", id);
 }
 
-static void do_accept(int lfd)
+static bool fdidx_fit(int fd)
+{
+	size_t n = fdidx_len ? fdidx_len : 1024;
+	unsigned int *p;
+
+	if ((size_t)fd < fdidx_len)
+		return true;
+	while (n <= (size_t)fd)
+		n *= 2;
+	p = realloc(fdidx, n * sizeof(*p));
+	if (!p)
+		return false;
+	fdidx = p;
+	fdidx_len = n;
+	return true;
+}
+
+/*
+ * Up to max connections (the listening socket is level-triggered: what is
+ * left wakes the next turn); true when all max came, so that there may be
+ * more.  Each is peeked at once: its request has usually come with it.
+ */
+static bool do_accept(int lfd, unsigned int max)
 {
 	struct conn *c;
 	socklen_t l;
 	int fd;
 
-	while (nconns < dconf.max_conns) {
+	for (unsigned int k = 0; k < max; k++) {
+		if (nconns >= dconf.max_conns)
+			return false;
 		c = &conns[nconns];
 		memset(c, 0, sizeof(*c));
 		l = sizeof(c->client);
 		fd = accept4(lfd, (struct sockaddr *)&c->client, &l,
 			     SOCK_CLOEXEC);
 		if (fd < 0)
-			return;
-		l = sizeof(c->local);
-		getsockname(fd, (struct sockaddr *)&c->local, &l);
+			return false;
+		if (!local_fixed) {
+			l = sizeof(c->local);
+			getsockname(fd, (struct sockaddr *)&c->local, &l);
+		} else {
+			memcpy(&c->local, &dconf.addr, dconf.addrlen);
+		}
+		dstats.accepted++;
+		if (!fdidx_fit(fd)) {
+			hand_fallback(fd, "out of memory");
+			continue;
+		}
 		c->fd = fd;
 		c->state = C_PEEK;
 		c->deadline = now_ms() + dconf.peek_timeout_ms;
-		nconns++;
-		dstats.accepted++;
+		fdidx[fd] = nconns++;
+		conn_readable(nconns - 1, 0);
 	}
+	return true;
 }
 
 static void on_deadline(uint64_t now)
@@ -274,7 +409,8 @@ static void on_deadline(uint64_t now)
 		if (c->deadline > now) {
 			i++;
 		} else if (c->state == C_PEEK) {
-			conn_ask(i); /* with what came; it may be dropped */
+			/* with what came; it may be dropped */
+			conn_ask(i, SIZE_MAX);
 		} else if (c->gen != script_gen()) {
 			hand_fallback(c->fd, "the script was restarted");
 			conn_drop(i);
@@ -292,14 +428,18 @@ static void on_deadline(uint64_t now)
 
 static int loop(int lfd, int sfd)
 {
-	struct pollfd *p = calloc(dconf.max_conns + 5, sizeof(*p));
+	struct epoll_event ev[EV_BATCH];
+	unsigned int accept_max = 1;
+	bool accept_more = false;
 
-	if (!p)
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0)
 		return 1;
+	watch_set(EV_SIG, sfd, EPOLLIN);
 	for (;;) {
 		uint64_t now = now_ms(), next = now + 1000;
-		unsigned int n = 0, first;
-		int sc = script_fd(), r;
+		bool ready[EV_NWATCH] = { false };
+		int r;
 
 		for (unsigned int i = 0; i < nconns; i++)
 			if (conns[i].deadline < next)
@@ -309,26 +449,25 @@ static int loop(int lfd, int sfd)
 			script_ensure();
 		else if (script_restart_at() < next)
 			next = script_restart_at();
-		sc = script_fd();
-		p[n++] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = nconns < dconf.max_conns ? lfd :
-									   -1,
-					  .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = sc, .events = POLLIN };
-		p[n++] = (struct pollfd){ .fd = script_out_fd(),
-					  .events = POLLOUT };
-		p[n++] = (struct pollfd){ .fd = hand_fd(), .events = POLLIN };
-		first = n;
-		for (unsigned int i = 0; i < nconns; i++)
-			p[n++] = (struct pollfd){
-				.fd = conns[i].state == C_PEEK ? conns[i].fd :
-								 -1,
-				.events = POLLIN | POLLRDHUP
-			};
-		r = poll(p, n, next > now ? (int)(next - now) : 0);
+		watch_set(EV_LISTEN, nconns < dconf.max_conns ? lfd : -1,
+			  EPOLLIN);
+		watch_set(EV_SCRIPT_IN, script_fd(), EPOLLIN);
+		watch_set(EV_SCRIPT_OUT, script_out_fd(), EPOLLOUT);
+		watch_set(EV_HAND, hand_fd(), EPOLLIN);
+		r = epoll_wait(epfd, ev, EV_BATCH,
+			       next > now ? (int)(next - now) : 0);
 		if (r < 0 && errno != EINTR)
 			return 1;
-		if (r > 0 && p[0].revents) {
+		for (int k = 0; k < r; k++) {
+			unsigned int kind =
+				(unsigned int)(ev[k].data.u64 >> 32);
+			int fd = (int)(uint32_t)ev[k].data.u64;
+
+			/* an fd given up meanwhile is not this one any more */
+			if (kind < EV_NWATCH && watch[kind].fd == fd)
+				ready[kind] = true;
+		}
+		if (ready[EV_SIG]) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
@@ -340,253 +479,40 @@ static int loop(int lfd, int sfd)
 					break;
 			}
 		}
-		if (r > 0 && p[3].fd >= 0 && p[3].revents)
+		if (ready[EV_SCRIPT_OUT])
 			script_flush();
-		if (r > 0 && p[4].fd >= 0 && p[4].revents)
+		if (ready[EV_HAND])
 			hand_read();
-		if (r > 0 && sc >= 0 && p[2].revents)
+		if (ready[EV_SCRIPT_IN])
 			script_read(answer);
-		/* connections by fd, from the end: conn_drop moves the last */
-		for (unsigned int k = n; r > 0 && k-- > first;) {
-			unsigned int i = k - first;
+		hand_flush(); /* the moves answered: one message call */
+		for (int k = 0; k < r; k++) {
+			int fd = (int)(uint32_t)ev[k].data.u64;
+			unsigned int i;
 
-			if (!p[k].revents || i >= nconns ||
-			    conns[i].fd != p[k].fd)
+			if (ev[k].data.u64 >> 32 != EV_CONN ||
+			    (size_t)fd >= fdidx_len)
 				continue;
-			conn_readable(i, p[k].revents);
+			i = fdidx[fd];
+			if (i >= nconns || conns[i].fd != fd ||
+			    conns[i].state != C_PEEK)
+				continue;
+			conns[i].armed = false; /* one-shot: it fired */
+			conn_readable(i, ev[k].events);
 		}
 		on_deadline(now_ms());
+		/* more at once while the queue keeps up with us, else one */
+		if (ready[EV_LISTEN] && accept_more)
+			accept_max = accept_max * 2 < ACCEPT_MAX ?
+					     accept_max * 2 :
+					     ACCEPT_MAX;
+		else
+			accept_max = (accept_max + 1) / 2;
+		accept_more = ready[EV_LISTEN] && do_accept(lfd, accept_max);
+		if (script_out_fd() < 0) /* else: waits for EPOLLOUT */
+			script_flush(); /* this turn's requests at once */
 		fail_asked((int)script_gen(), "the script ended or was killed");
-		if (r > 0 && p[1].revents)
-			do_accept(lfd);
 	}
-	free(p);
-	return 0;
-}
-
-static int parse_addr(const char *s, struct sockaddr_storage *ss,
-		      socklen_t *len)
-{
-	char host[128], *colon, *end;
-	unsigned long port;
-
-	if (strlen(s) >= sizeof(host))
-		return -1;
-	strcpy(host, s);
-	colon = strrchr(host, ':');
-	if (!colon)
-		return -1;
-	*colon = '\0';
-	port = strtoul(colon + 1, &end, 10);
-	if (*end || !port || port > 65535)
-		return -1;
-	memset(ss, 0, sizeof(*ss));
-	if (host[0] == '[' && colon > host + 1 && colon[-1] == ']') {
-		struct sockaddr_in6 *s6 = (void *)ss;
-
-		colon[-1] = '\0';
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*s6);
-		return inet_pton(AF_INET6, host + 1, &s6->sin6_addr) == 1 ? 0 :
-									    -1;
-	} else {
-		struct sockaddr_in *s4 = (void *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*len = sizeof(*s4);
-		return inet_pton(AF_INET, host, &s4->sin_addr) == 1 ? 0 : -1;
-	}
-}
-
-/* \r \n \t \\ in a delimiter */
-static int parse_delim(const char *s)
-{
-	size_t o = 0;
-
-	if (!strcmp(s, "http"))
-		s = "\\r\\n\\r\\n";
-	for (; *s; s++) {
-		char c = *s;
-
-		if (c == '\\') {
-			s++;
-			c = *s == 'r'  ? '\r' :
-			    *s == 'n'  ? '\n' :
-			    *s == 't'  ? '\t' :
-			    *s == '\\' ? '\\' :
-					 0;
-			if (!c)
-				return -1;
-		}
-		if (o + 1 >= sizeof(dconf.delim))
-			return -1;
-		dconf.delim[o++] = c;
-	}
-	dconf.delim_len = o;
-	return o ? 0 : -1;
-}
-
-static int uint_arg(const char *opt, const char *s, unsigned long max,
-		    unsigned long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtoul(s, &end, 10);
-	if (errno || *end || end == s || *v > max) {
-		fprintf(stderr,
-			"Error: argument \"%s\" is wrong: %s wants 0..%lu\n", s,
-			opt, max);
-		return -1;
-	}
-	return 0;
-}
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: tcpcp-dispatch -l ADDR:PORT -b NAME=DEST [-b NAME=DEST]...\n"
-		"           [-s SOCKET | --direct] [-m PEEK_MAX] [-d DELIM] [-t PEEK_MS]\n"
-		"           [-T SCRIPT_MS] [-M MOVE_MS] [-f close|503|exec:PROGRAM]\n"
-		"           [-n MAX_CONNS] [-v]... -- SCRIPT [ARG]...\n");
-}
-
-static int backend_arg(const char *s)
-{
-	const char *eq = strchr(s, '=');
-	struct backend *b = &dconf.be[dconf.nbackends];
-	size_t nl;
-
-	if (dconf.nbackends == DISP_MAX_BACKENDS || !eq || eq == s || !eq[1] ||
-	    (nl = (size_t)(eq - s)) >= DISP_NAME_LEN ||
-	    strlen(eq + 1) >= DISP_DEST_LEN || strcspn(s, " \t:") < nl) {
-		fprintf(stderr,
-			"Error: argument \"%s\" is wrong: NAME=DEST, NAME without blanks or ':'\n",
-			s);
-		return -1;
-	}
-	memcpy(b->name, s, nl);
-	strcpy(b->dest, eq + 1);
-	if (!strcmp(b->name, "keep") || !strcmp(b->name, "reject")) {
-		fprintf(stderr,
-			"Error: argument \"%s\" is wrong: %s is an answer\n", s,
-			b->name);
-		return -1;
-	}
-	dconf.nbackends++;
-	return 0;
-}
-
-static int parse_args(int argc, char **argv)
-{
-	static const struct option lo[] = {
-		{ "listen", 1, NULL, 'l' },
-		{ "backend", 1, NULL, 'b' },
-		{ "socket", 1, NULL, 's' },
-		{ "direct", 0, NULL, 'D' },
-		{ "peek-max", 1, NULL, 'm' },
-		{ "delim", 1, NULL, 'd' },
-		{ "peek-timeout", 1, NULL, 't' },
-		{ "script-timeout", 1, NULL, 'T' },
-		{ "move-timeout", 1, NULL, 'M' },
-		{ "fallback", 1, NULL, 'f' },
-		{ "max-conns", 1, NULL, 'n' },
-		{ "verbose", 0, NULL, 'v' },
-		{ "help", 0, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	unsigned long v;
-	int o;
-
-	while ((o = getopt_long(argc, argv, "+l:b:s:m:d:t:T:M:f:n:vh", lo,
-				NULL)) != -1) {
-		switch (o) {
-		case 'l':
-			dconf.listen = optarg;
-			if (parse_addr(optarg, &dconf.addr, &dconf.addrlen)) {
-				fprintf(stderr,
-					"Error: argument \"%s\" is wrong: ADDR:PORT or [ADDR6]:PORT\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 'b':
-			if (backend_arg(optarg))
-				return -1;
-			break;
-		case 's':
-			dconf.tcpcpd_sock = optarg;
-			break;
-		case 'D':
-			dconf.direct = true;
-			break;
-		case 'm':
-			if (uint_arg("peek-max", optarg, 65536, &v) || !v)
-				return -1;
-			dconf.peek_max = v;
-			break;
-		case 'd':
-			if (parse_delim(optarg)) {
-				fprintf(stderr,
-					"Error: argument \"%s\" is wrong: up to 15 bytes, \\r \\n \\t \\\\ or \"http\"\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 't':
-		case 'T':
-		case 'M':
-			if (uint_arg(o == 't' ? "peek-timeout" :
-				     o == 'T' ? "script-timeout" :
-						"move-timeout",
-				     optarg, 600000, &v))
-				return -1;
-			*(o == 't' ? &dconf.peek_timeout_ms :
-			  o == 'T' ? &dconf.script_timeout_ms :
-				     &dconf.move_timeout_ms) = (unsigned int)v;
-			break;
-		case 'f':
-			if (!strcmp(optarg, "close")) {
-				dconf.fallback = FB_CLOSE;
-			} else if (!strcmp(optarg, "503")) {
-				dconf.fallback = FB_503;
-			} else if (!strncmp(optarg, "exec:", 5) && optarg[5]) {
-				dconf.fallback = FB_EXEC;
-				dconf.fallback_prog = optarg + 5;
-			} else {
-				fprintf(stderr,
-					"Error: argument \"%s\" is wrong: close, 503 or exec:PROGRAM\n",
-					optarg);
-				return -1;
-			}
-			break;
-		case 'n':
-			if (uint_arg("max-conns", optarg, 65536, &v) || !v)
-				return -1;
-			dconf.max_conns = (unsigned int)v;
-			break;
-		case 'v':
-			dconf.verbose++;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			usage(stderr);
-			return -1;
-		}
-	}
-	if (!dconf.listen || !dconf.nbackends || optind >= argc) {
-		fprintf(stderr, "Error: %s is missing\n",
-			!dconf.listen	 ? "-l ADDR:PORT" :
-			!dconf.nbackends ? "-b NAME=DEST" :
-					   "the dispatch script after --");
-		usage(stderr);
-		return -1;
-	}
-	dconf.script = argv + optind;
 	return 0;
 }
 
@@ -601,6 +527,13 @@ static int listen_on(void)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (dconf.addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (dconf.addr.ss_family == AF_INET6)
+		local_fixed = !IN6_IS_ADDR_UNSPECIFIED(
+			&((struct sockaddr_in6 *)&dconf.addr)->sin6_addr);
+	else
+		local_fixed =
+			((struct sockaddr_in *)&dconf.addr)->sin_addr.s_addr !=
+			htonl(INADDR_ANY);
 	if (bind(fd, (struct sockaddr *)&dconf.addr, dconf.addrlen) < 0 ||
 	    listen(fd, 4096) < 0) {
 		int e = errno;

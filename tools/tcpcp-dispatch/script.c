@@ -40,12 +40,14 @@ static uint64_t started_ms;
 static bool ever_started, answered;
 static unsigned int restart_ms = RESTART_MS;
 static unsigned int gen;
-static char inbuf[LINE_MAX_LEN];
+/* many answers at once; a line is at most LINE_MAX_LEN */
+static char inbuf[16 * LINE_MAX_LEN];
 static size_t inlen;
 /* requests the pipe did not take yet (a burst of connections) */
 #define OUTQ_MAX (4U << 20)
 static char *outq;
 static size_t outq_len, outq_cap;
+static bool outq_blocked; /* the pipe took less than all: poll it */
 
 int script_fd(void)
 {
@@ -108,6 +110,8 @@ void script_kill(const char *why)
 		script_ended();
 	}
 	pid = -1;
+	loop_forget(to_fd);
+	loop_forget(from_fd);
 	if (to_fd >= 0)
 		close(to_fd);
 	if (from_fd >= 0)
@@ -115,6 +119,7 @@ void script_kill(const char *why)
 	to_fd = from_fd = -1;
 	inlen = 0;
 	outq_len = 0;
+	outq_blocked = false;
 	gen++; /* what the old one was asked will never be answered */
 }
 
@@ -231,7 +236,6 @@ int script_ask(uint64_t id, const struct sockaddr_storage *client,
 	size_t cap = len * 3 + 2 + 256 + (size_t)dconf.nbackends * 96;
 	char *line = malloc(cap);
 	size_t o;
-	ssize_t n;
 	int ret;
 
 	if (!line)
@@ -255,38 +259,24 @@ int script_ask(uint64_t id, const struct sockaddr_storage *client,
 			__atomic_load_n(&b->moved, __ATOMIC_RELAXED));
 	}
 	line[o++] = '\n';
-	n = 0;
-	if (!outq_len) {
-		n = write(to_fd, line, o);
-		if (n < 0 && errno != EAGAIN) {
-			free(line);
-			script_kill("its input is closed");
-			return -EPIPE;
-		}
-		n = n < 0 ? 0 : n;
-	}
-	/* what the pipe did not take waits for POLLOUT (script_flush) */
+	/* queued: the main loop writes a turn's requests at once */
 	ret = 0;
-	if ((size_t)n < o) {
-		size_t rest = o - (size_t)n;
+	if (outq_len + o > OUTQ_MAX) {
+		ret = -EAGAIN;
+	} else if (outq_len + o > outq_cap) {
+		size_t ncap = (outq_len + o) * 2;
+		char *q = realloc(outq, ncap);
 
-		if (outq_len + rest > OUTQ_MAX) {
-			ret = -EAGAIN;
-		} else if (outq_len + rest > outq_cap) {
-			size_t ncap = (outq_len + rest) * 2;
-			char *q = realloc(outq, ncap);
-
-			if (q) {
-				outq = q;
-				outq_cap = ncap;
-			} else {
-				ret = -ENOMEM;
-			}
+		if (q) {
+			outq = q;
+			outq_cap = ncap;
+		} else {
+			ret = -ENOMEM;
 		}
-		if (!ret) {
-			memcpy(outq + outq_len, line + n, rest);
-			outq_len += rest;
-		}
+	}
+	if (!ret) {
+		memcpy(outq + outq_len, line, o);
+		outq_len += o;
 	}
 	free(line);
 	if (ret) {
@@ -299,22 +289,32 @@ int script_ask(uint64_t id, const struct sockaddr_storage *client,
 
 int script_out_fd(void)
 {
-	return outq_len ? to_fd : -1;
+	return outq_len && outq_blocked ? to_fd : -1;
 }
 
 void script_flush(void)
 {
 	ssize_t n;
 
-	while (outq_len) {
+	outq_blocked = false;
+	while (outq_len && to_fd >= 0) {
 		n = write(to_fd, outq, outq_len);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
+			if (errno == EAGAIN)
+				outq_blocked = true; /* wait for EPOLLOUT */
+			else
 				script_kill("its input is closed");
 			return;
 		}
 		memmove(outq, outq + n, outq_len - (size_t)n);
 		outq_len -= (size_t)n;
+		/* the pipe is full: what is left waits for EPOLLOUT */
+		if (outq_len) {
+			outq_blocked = true;
+			return;
+		}
 	}
 }
 
@@ -355,11 +355,16 @@ static void parse_line(char *l, answer_fn answer)
 	answer(id, ANS_NONE, -1);
 }
 
-/* 0: read what there was; -EPIPE: the script is gone (pending fall back) */
+/*
+ * 0: read what there was; -EPIPE: the script is gone (pending fall back).
+ * A read that returns less than it asked for has emptied the pipe: the
+ * next answers wake the main loop again.
+ */
 int script_read(answer_fn answer)
 {
-	for (;;) {
-		ssize_t n = read(from_fd, inbuf + inlen, sizeof(inbuf) - inlen);
+	while (from_fd >= 0) {
+		size_t want = sizeof(inbuf) - inlen, off = 0;
+		ssize_t n = read(from_fd, inbuf + inlen, want);
 		char *nl;
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -370,19 +375,22 @@ int script_read(answer_fn answer)
 			return -EPIPE;
 		}
 		inlen += (size_t)n;
-		while ((nl = memchr(inbuf, '\n', inlen))) {
-			size_t ll = (size_t)(nl - inbuf) + 1;
-
+		while ((nl = memchr(inbuf + off, '\n', inlen - off)) &&
+		       nl - (inbuf + off) < LINE_MAX_LEN) {
 			*nl = '\0';
-			parse_line(inbuf, answer);
-			memmove(inbuf, inbuf + ll, inlen - ll);
-			inlen -= ll;
+			parse_line(inbuf + off, answer);
+			off = (size_t)(nl - inbuf) + 1;
 		}
-		if (inlen == sizeof(inbuf)) {
+		memmove(inbuf, inbuf + off, inlen - off);
+		inlen -= off;
+		if (nl || inlen >= LINE_MAX_LEN) {
 			__atomic_add_fetch(&dstats.bad_answers, 1,
 					   __ATOMIC_RELAXED);
 			script_kill("wrote a line that is too long");
 			return -EPIPE;
 		}
+		if ((size_t)n < want)
+			return 0;
 	}
+	return -EPIPE;
 }

@@ -5,7 +5,8 @@ ifndef TCPCP_DISPATCH_MK
 TCPCP_DISPATCH_MK := 1
 
 TCPCP_DISPATCH := $(O)/tcpcp-dispatch
-TCPCP_DISPATCH_SRCS := tools/tcpcp-dispatch/main.c tools/tcpcp-dispatch/script.c \
+TCPCP_DISPATCH_SRCS := tools/tcpcp-dispatch/main.c tools/tcpcp-dispatch/opts.c \
+	tools/tcpcp-dispatch/script.c \
 	tools/tcpcp-dispatch/hand.c tools/tcpcpd/ctl.c
 TCPCP_DISPATCH_HDRS := tools/tcpcp-dispatch/dispatch.h tools/tcpcpd/ctl.h \
 	tools/tcpcpd/local.h lib/tcpcp.h

@@ -10,6 +10,7 @@ line on stdout:
 run(decide) does the loop: decide(req) gets a Request and returns a back-end
 name, "keep" or "reject" (None means keep).  Only the standard library.
 """
+import os
 import sys
 import urllib.parse
 
@@ -59,16 +60,46 @@ def rules(args):
     return out
 
 
+def _answer(decide, line, out):
+    line = line.strip()
+    if not line:
+        return
+    try:
+        req = Request(line)
+    except ValueError as e:
+        print("tcpcp-dispatch script: %s" % e, file=sys.stderr)
+        return
+    ans = decide(req)
+    out.append("%s %s\n" % (req.id, ans or "keep"))
+
+
+def _write(out):
+    """The answers in one write (more only if the pipe takes less)"""
+    sys.stdout.flush()  # what decide() printed itself goes first
+    data = os.fsencode("".join(out))
+    del out[:]
+    while data:
+        data = data[os.write(1, data):]
+
+
 def run(decide):
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        try:
-            req = Request(line)
-        except ValueError as e:
-            print("tcpcp-dispatch script: %s" % e, file=sys.stderr)
-            continue
-        ans = decide(req)
-        sys.stdout.write("%s %s\n" % (req.id, ans or "keep"))
-        sys.stdout.flush()
+    """Answer the requests on stdin until its end.  All the complete lines
+    one read brings are answered, then written together: one write, not
+    one per line (whatever sys.stdout's buffering is)."""
+    tail = b""
+    out = []
+    try:
+        while True:
+            data = os.read(0, 1 << 16)
+            if not data:
+                break
+            lines = (tail + data).split(b"\n")
+            tail = lines.pop()
+            for line in lines:
+                _answer(decide, os.fsdecode(line), out)
+            _write(out)
+        if tail:
+            _answer(decide, os.fsdecode(tail), out)
+    finally:
+        # also when decide() raises: what was answered still goes out
+        _write(out)
