@@ -26,8 +26,8 @@
 # namespaces share the CPUs); the bytes through d's interface show where the
 # copying happens.  Not part of make check: about 2 minutes, needs haproxy.
 #
-# Environment: CONC (64), RATE_SECS (10), STREAMS (4), STREAM_MB (256),
-# REDIRECT_MODE (nftmap; rule), BENCH_KEEP=1 keeps the logs, BENCH_PERF=1
+# Environment: CONC (64), RATE_SECS (10), STREAMS (4; 0: no stream run),
+# STREAM_MB (256), REDIRECT_MODE (nftmap; rule), BENCH_KEEP=1 keeps the logs, BENCH_PERF=1
 # (or all: the whole machine) prints a perf profile of the rate run,
 # BENCH_STRACE=daemons counts the syscalls of tcpcpd d, gw, b1 and the
 # dispatcher during the tcpcp rate run, BENCH_NO_HAPROXY=1 skips HAProxy's.
@@ -151,6 +151,10 @@ run_phase() {
 	eval "${ph}_ttfbc='$(field "$out" ttfb_p50_us) $(field "$out" ttfb_p99_us)'"
 	eval "${ph}_cpuconn=$(echo "scale=3; ($c1 - $c0) / $HZ * 1000 / $(field "$out" conns)" | bc)"
 	sleep 2	# let the connections end (and the gateway entries go)
+	if [ "$STREAMS" -eq 0 ]; then # STREAMS=0: rate runs only
+		eval "${ph}_mbs=- ${ph}_cpugb=- ${ph}_dgb=- ${ph}_sysgb=-"
+		return
+	fi
 	c0=$(ticks "$@")
 	b0=$(dbytes)
 	s0=$(sysbusy)
