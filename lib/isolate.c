@@ -360,6 +360,7 @@ struct reg_ent {
  */
 #define REG_HASH 1024
 static struct reg_ent *registry[REG_HASH];
+static unsigned long reg_count;
 
 static struct reg_ent **reg_head(uint64_t cookie)
 {
@@ -392,6 +393,7 @@ int isolate_save(uint64_t cookie, const struct isolate_saved *sv)
 		e->cookie = cookie;
 		e->next = *reg_head(cookie);
 		*reg_head(cookie) = e;
+		reg_count++;
 	}
 	e->sv = *sv;
 	pthread_mutex_unlock(&iso_lock);
@@ -406,6 +408,7 @@ int isolate_take(uint64_t cookie, struct isolate_saved *sv)
 	for (pp = reg_head(cookie); (e = *pp); pp = &e->next)
 		if (e->cookie == cookie) {
 			*pp = e->next;
+			reg_count--;
 			break;
 		}
 	pthread_mutex_unlock(&iso_lock);
@@ -416,6 +419,16 @@ int isolate_take(uint64_t cookie, struct isolate_saved *sv)
 	*sv = e->sv;
 	free(e);
 	return 0;
+}
+
+bool isolate_registry_empty(void)
+{
+	bool empty;
+
+	pthread_mutex_lock(&iso_lock);
+	empty = !reg_count;
+	pthread_mutex_unlock(&iso_lock);
+	return empty;
 }
 
 /* FIN injection */

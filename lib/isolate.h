@@ -49,6 +49,12 @@ int isolate_cookie(int s, uint64_t *cookie);
 int isolate_save(uint64_t cookie, const struct isolate_saved *sv);
 /* Remove the entry; 0 if found, -ENOENT (and *sv zeroed) if not */
 int isolate_take(uint64_t cookie, struct isolate_saved *sv);
+/*
+ * No entry at all: then no socket has one, and its cookie (a system call)
+ * need not be asked to find out.  Only entries of sockets this thread works
+ * on matter, so a concurrent change elsewhere does not.
+ */
+bool isolate_registry_empty(void);
 
 /*
  * Deliver a FIN|ACK from the peer to a local endpoint through a raw socket

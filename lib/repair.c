@@ -5,10 +5,15 @@
  * Dump (origin): TCP_REPAIR on (-EPERM without CAP_NET_ADMIN, before
  * anything changes), then isolate (isolate.h: blackhole mark for egress, a
  * drop-all filter for ingress), then read the state with TCP_INFO,
- * TCP_QUEUE_SEQ, SIOCOUTQ/SIOCOUTQNSD/SIOCINQ, TCP_REPAIR_WINDOW,
- * TCP_TIMESTAMP and TCP_MAXSEG (the MSS clamp in repair mode) and peek both
- * queues.  The reads are repeated until two rounds agree, so a timer that
- * fires in between cannot produce an inconsistent ICI.
+ * TCP_QUEUE_SEQ, SIOCOUTQ/SIOCINQ (SIOCOUTQNSD is TCP_INFO's
+ * tcpi_notsent_bytes), TCP_REPAIR_WINDOW, TCP_TIMESTAMP and TCP_MAXSEG (the
+ * MSS clamp in repair mode) and peek both queues.  The reads are repeated
+ * until TCP_INFO's counters agree before and after, so a timer that fires
+ * in between cannot produce an inconsistent ICI.
+ *
+ * Every system call costs here (a move is a few dozen of them): nothing is
+ * read twice, a queue is selected only to read or fill it, and the socket
+ * cookie is asked only where the registry (isolate.h) may hold an entry.
  *
  * Create (destination, repair_create.c): socket, TCP_REPAIR, drop filter, bind (repair sets
  * SK_FORCE_REUSE; IP_TRANSPARENT when the address is not local), both
@@ -56,39 +61,6 @@
 #define SETTLE_DELACK_MS 45 /* Linux's delayed ACK is at most ~40 ms */
 #define SETTLE_MAX_MS 100
 
-int repair_setopt(int s, int level, int name, int val)
-{
-	if (setsockopt(s, level, name, &val, sizeof(val)) < 0)
-		return -errno;
-	return 0;
-}
-
-int repair_getopt(int s, int level, int name, int *val)
-{
-	socklen_t len = sizeof(*val);
-
-	if (getsockopt(s, level, name, val, &len) < 0)
-		return -errno;
-	return 0;
-}
-
-int repair_ioctl(int s, unsigned long req, int *val)
-{
-	if (ioctl(s, req, val) < 0)
-		return -errno;
-	return 0;
-}
-
-int repair_tcp_info(int s, struct tcp_info *ti)
-{
-	socklen_t len = sizeof(*ti);
-
-	memset(ti, 0, sizeof(*ti));
-	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, ti, &len) < 0)
-		return -errno;
-	return 0;
-}
-
 static bool state_movable(int st)
 {
 	switch (st) {
@@ -101,31 +73,6 @@ static bool state_movable(int st)
 		return true;
 	}
 	return false;
-}
-
-/* A TCP socket of family AF_INET or AF_INET6: 0, else -errno */
-int repair_check_tcp(int s, int *domain)
-{
-	int proto, ret;
-
-	/* IPPROTO_TCP in an inet family is a SOCK_STREAM socket */
-	ret = repair_getopt(s, SOL_SOCKET, SO_DOMAIN, domain);
-	if (!ret)
-		ret = repair_getopt(s, SOL_SOCKET, SO_PROTOCOL, &proto);
-	if (ret)
-		return ret;
-	if ((*domain != AF_INET && *domain != AF_INET6) || proto != IPPROTO_TCP)
-		return -EINVAL;
-	return 0;
-}
-
-int repair_in_repair(int s)
-{
-	int on, ret = repair_getopt(s, IPPROTO_TCP, TCP_REPAIR, &on);
-
-	if (ret)
-		return ret;
-	return on == 1 ? 0 : -EINVAL;
 }
 
 /* ---- dump ---- */
@@ -146,14 +93,43 @@ struct tcp_info_x {
 _Static_assert(offsetof(struct tcp_info_x, bytes_acked) == 120,
 	       "struct tcp_info_x must follow the kernel's layout");
 
-static int tcp_info_x(int s, struct tcp_info_x *x)
+static int tcp_info_x(int s, struct tcp_info_x *x, socklen_t *len)
 {
-	socklen_t len = sizeof(*x);
-
+	*len = sizeof(*x);
 	memset(x, 0, sizeof(*x));
-	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, x, &len) < 0)
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, x, len) < 0)
 		return -errno;
 	return 0;
+}
+
+/* TCP_INFO's counters with the send queue's lengths, read in this order */
+struct qread {
+	struct tcp_info_x x;
+	int outq, nsd; /* SIOCOUTQ, SIOCOUTQNSD */
+};
+
+/*
+ * SIOCOUTQNSD is write_seq - snd_nxt, and so is TCP_INFO's
+ * tcpi_notsent_bytes (clamped at 0, but snd_nxt never passes write_seq,
+ * which counts a queued FIN too): the ioctl is only asked where the kernel
+ * (before 4.6) does not report the field.
+ */
+static int read_q(int s, struct qread *q)
+{
+	socklen_t len;
+	int ret;
+
+	ret = tcp_info_x(s, &q->x, &len);
+	if (!ret)
+		ret = repair_ioctl(s, SIOCOUTQ, &q->outq);
+	if (ret)
+		return ret;
+	if (len >= offsetof(struct tcp_info_x, notsent_bytes) +
+			   sizeof(q->x.notsent_bytes)) {
+		q->nsd = (int)q->x.notsent_bytes;
+		return 0;
+	}
+	return repair_ioctl(s, SIOCOUTQNSD, &q->nsd);
 }
 
 /* Did anything reach, leave or change the connection between a and b? */
@@ -186,16 +162,17 @@ static int peek_queue(int s, uint8_t *buf, size_t len)
 	return (size_t)n == len ? 0 : -EAGAIN;
 }
 
-static int addrs_of(int s, int domain, struct ici *ici)
+/* l: the local address, read by repair_check_tcp() */
+static int addrs_of(int s, int domain, const struct sockaddr_storage *l,
+		    struct ici *ici)
 {
-	struct sockaddr_storage l, r;
-	socklen_t ll = sizeof(l), rl = sizeof(r);
+	struct sockaddr_storage r;
+	socklen_t rl = sizeof(r);
 
-	if (getsockname(s, (struct sockaddr *)&l, &ll) < 0 ||
-	    getpeername(s, (struct sockaddr *)&r, &rl) < 0)
+	if (getpeername(s, (struct sockaddr *)&r, &rl) < 0)
 		return -errno;
 	if (domain == AF_INET) {
-		const struct sockaddr_in *a = (void *)&l, *b = (void *)&r;
+		const struct sockaddr_in *a = (const void *)l, *b = (void *)&r;
 
 		ici->family = TCPCP_FAMILY_INET;
 		memcpy(ici->laddr, &a->sin_addr, 4);
@@ -203,7 +180,7 @@ static int addrs_of(int s, int domain, struct ici *ici)
 		ici->lport = ntohs(a->sin_port);
 		ici->rport = ntohs(b->sin_port);
 	} else {
-		const struct sockaddr_in6 *a = (void *)&l, *b = (void *)&r;
+		const struct sockaddr_in6 *a = (const void *)l, *b = (void *)&r;
 
 		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
 			ici->family = TCPCP_FAMILY_INET;
@@ -286,14 +263,21 @@ static void cong_of(int s, const struct tcp_info *ti, unsigned int flags,
 	ici->has_cong = true;
 }
 
-/* Read an isolated socket into ici; queue bytes go to *bufp (caller frees) */
-static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
-		      struct ici *ici, uint8_t **bufp)
+/*
+ * Read an isolated socket into ici; queue bytes go to *bufp (caller frees).
+ * first, when not NULL, is the opening reading of the first round (taken by
+ * settle(): whatever arrived since then moves a counter, as below).
+ */
+static int read_state(int s, int domain, const struct sockaddr_storage *local,
+		      unsigned int flags, uint32_t user_mark,
+		      const struct qread *first, struct ici *ici,
+		      uint8_t **bufp)
 {
 	struct tcp_repair_window w;
 	struct tcp_info_x x0, x1;
 	struct snap a = { 0 };
 	struct tcp_info ti;
+	struct qread q;
 	socklen_t len;
 	uint32_t fin_s, fin_r;
 	uint8_t *buf = NULL;
@@ -307,15 +291,17 @@ static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
 	 * any such change moves a counter, and the reading starts again.
 	 */
 	for (tries = 0; tries < DUMP_TRIES; tries++) {
-		ret = tcp_info_x(s, &x0);
-		if (!ret)
-			ret = repair_ioctl(s, SIOCOUTQ, &a.outq);
-		if (!ret)
-			ret = repair_ioctl(s, SIOCOUTQNSD, &a.nsd);
+		if (!tries && first)
+			q = *first;
+		else
+			ret = read_q(s, &q);
 		if (!ret)
 			ret = repair_ioctl(s, SIOCINQ, &a.inq);
 		if (ret)
 			break;
+		x0 = q.x;
+		a.outq = q.outq;
+		a.nsd = q.nsd;
 		a.state = x0.ti.tcpi_state;
 		if (a.outq < 0 || a.nsd < 0 || a.inq < 0 || a.nsd > a.outq) {
 			ret = -EIO;
@@ -359,7 +345,7 @@ static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
 		if (!ret)
 			ret = r2;
 		if (!ret)
-			ret = tcp_info_x(s, &x1);
+			ret = tcp_info_x(s, &x1, &len);
 		if (ret == -EAGAIN || (!ret && !tcp_info_same(&x0, &x1))) {
 			ret = -EAGAIN;
 			continue; /* something moved: read again */
@@ -420,7 +406,7 @@ static int read_state(int s, int domain, unsigned int flags, uint32_t user_mark,
 	ici->rcv_wnd = w.rcv_wnd;
 	ici->rcv_wup = w.rcv_wup;
 
-	ret = addrs_of(s, domain, ici);
+	ret = addrs_of(s, domain, local, ici);
 	if (ret)
 		goto err;
 	sockopts_of(s, domain, user_mark, ici);
@@ -442,16 +428,18 @@ static int repair_unisolate(int s);
  * receive queue in the ICI).  Wait until nothing is in flight, for at most
  * two RTTs plus a delayed ACK.
  */
-static void settle(int s, const struct tcp_info *ti)
+static int settle(int s, const struct tcp_info *ti, struct qread *q)
 {
 	struct timespec ts = { 0, 500000 };
-	int outq, nsd, i, rounds;
+	int i, rounds, ret;
 
 	rounds = 2 * (int)(2 * ti->tcpi_rtt / 1000 + SETTLE_DELACK_MS);
-	for (i = 0; i < rounds && i < 2 * SETTLE_MAX_MS; i++) {
-		if (repair_ioctl(s, SIOCOUTQ, &outq) ||
-		    repair_ioctl(s, SIOCOUTQNSD, &nsd) || outq == nsd)
-			return;
+	/* the last reading (settled or not) opens read_state()'s first round */
+	for (i = 0;; i++) {
+		ret = read_q(s, q);
+		if (ret || q->outq == q->nsd || i >= rounds ||
+		    i >= 2 * SETTLE_MAX_MS)
+			return ret;
 		nanosleep(&ts, NULL);
 	}
 }
@@ -459,13 +447,16 @@ static void settle(int s, const struct tcp_info *ti)
 static int repair_dump(int s, unsigned int flags, void **out, size_t *outlen)
 {
 	struct isolate_saved sv = { 0 };
+	struct sockaddr_storage local;
+	struct qread q0;
 	struct tcp_info ti;
 	struct ici ici;
 	uint8_t *buf = NULL;
-	uint64_t cookie;
+	uint64_t cookie = 0;
+	bool have_q0 = false, save;
 	int domain, v, ret;
 
-	ret = repair_check_tcp(s, &domain);
+	ret = repair_check_tcp(s, &domain, &local);
 	if (ret)
 		return ret;
 	ret = repair_tcp_info(s, &ti);
@@ -475,9 +466,6 @@ static int repair_dump(int s, unsigned int flags, void **out, size_t *outlen)
 		return ti.tcpi_state == TCP_LISTEN ? -EINVAL : -ENOTCONN;
 	if (!repair_in_repair(s))
 		return -EBUSY; /* already isolated, or repaired by others */
-	ret = isolate_cookie(s, &cookie);
-	if (ret)
-		return ret;
 	ret = repair_getopt(s, SOL_SOCKET, SO_MARK, &v);
 	if (ret)
 		return ret;
@@ -485,11 +473,22 @@ static int repair_dump(int s, unsigned int flags, void **out, size_t *outlen)
 	ret = repair_getopt(s, SOL_SOCKET, SO_REUSEADDR, &sv.reuseaddr);
 	if (ret)
 		return ret;
+	/*
+	 * Nothing to remember and no entry that could be stale: where the
+	 * registry has no entry, unisolate finds the same 0 and 0
+	 */
+	save = sv.mark || sv.reuseaddr || !isolate_registry_empty();
+	if (save) {
+		ret = isolate_cookie(s, &cookie);
+		if (ret)
+			return ret;
+	}
 	/* may fail with -EPERM: nothing has changed yet */
 	ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON);
 	if (ret)
 		return ret;
-	ret = isolate_save(cookie, &sv);
+	if (save)
+		ret = isolate_save(cookie, &sv);
 	if (ret) {
 		repair_setopt(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_OFF_NO_WP);
 		repair_setopt(s, SOL_SOCKET, SO_REUSEADDR, sv.reuseaddr);
@@ -499,7 +498,7 @@ static int repair_dump(int s, unsigned int flags, void **out, size_t *outlen)
 	if (!ret)
 		ret = isolate_egress(s);
 	if (!ret)
-		settle(s, &ti);
+		have_q0 = !settle(s, &ti, &q0);
 	if (!ret)
 		ret = isolate_ingress(s, ISOLATE_FILTER_DROP);
 	if (ret)
@@ -508,7 +507,8 @@ static int repair_dump(int s, unsigned int flags, void **out, size_t *outlen)
 	memset(&ici, 0, sizeof(ici));
 	ici.major = TCPCP_ICI_MAJOR;
 	ici.minor = TCPCP_ICI_MINOR;
-	ret = read_state(s, domain, flags, sv.mark, &ici, &buf);
+	ret = read_state(s, domain, &local, flags, sv.mark,
+			 have_q0 ? &q0 : NULL, &ici, &buf);
 	if (ret)
 		goto rollback;
 	ret = ici_encode_alloc(&ici, out, outlen);
@@ -529,9 +529,10 @@ rollback:
 static int repair_max_size(int s)
 {
 	int domain, outq = 0, inq = 0, ret;
+	struct sockaddr_storage local;
 	struct tcp_info ti;
 
-	ret = repair_check_tcp(s, &domain);
+	ret = repair_check_tcp(s, &domain, &local);
 	if (!ret)
 		ret = repair_tcp_info(s, &ti);
 	if (ret)
@@ -553,16 +554,32 @@ static int repair_max_size(int s)
 
 static int go_live(int s, uint32_t mark);
 
+/*
+ * Select no repair queue: then nothing queued counts as sent without being
+ * transmitted (tcp_write_xmit()) and the application's send() and recv()
+ * fail.  Also the check that s is in repair mode, which TCP_REPAIR_QUEUE
+ * refuses otherwise (EPERM, do_tcp_setsockopt()): 0 in repair mode, else
+ * what repair_in_repair() says, asked only then (its errno for a socket
+ * that is no TCP differs).
+ */
+static int repair_no_queue(int s)
+{
+	if (!repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE))
+		return 0;
+	return repair_in_repair(s);
+}
+
 static int repair_unisolate(int s)
 {
 	struct isolate_saved sv;
 	uint64_t cookie = 0;
 	int ret;
 
-	ret = repair_in_repair(s);
+	ret = repair_no_queue(s);
 	if (ret)
 		return ret;
-	if (isolate_cookie(s, &cookie) || isolate_take(cookie, &sv))
+	if (isolate_registry_empty() || isolate_cookie(s, &cookie) ||
+	    isolate_take(cookie, &sv))
 		memset(&sv, 0, sizeof(sv));
 	ret = go_live(s, sv.mark);
 	/* TCP_REPAIR_OFF resets sk_reuse: put the user's SO_REUSEADDR back */
@@ -585,7 +602,7 @@ static int repair_discard(int s)
 	/* tcp_disconnect() in repair mode is silent, whoever holds the fd */
 	if (connect(s, &sa, sizeof(sa)) < 0)
 		return -errno;
-	if (!isolate_cookie(s, &cookie))
+	if (!isolate_registry_empty() && !isolate_cookie(s, &cookie))
 		isolate_take(cookie, &sv);
 	return 0;
 }
@@ -604,16 +621,16 @@ static int push_queue(int s)
 }
 
 /*
- * Lift the isolation and leave repair mode.  Queued unsent bytes (or a FIN)
- * go out at once and wake the peer; otherwise the window probe of
- * TCP_REPAIR_OFF does.  The endpoint starts with a fresh RTO: unacknowledged
- * data the peer lacks is resent when it expires.
+ * Lift the isolation and leave repair mode; the caller has selected no
+ * repair queue (repair_no_queue()).  Queued unsent bytes (or a FIN) go out
+ * at once and wake the peer; otherwise the window probe of TCP_REPAIR_OFF
+ * does.  The endpoint starts with a fresh RTO: unacknowledged data the peer
+ * lacks is resent when it expires.
  */
 static int go_live(int s, uint32_t mark)
 {
 	int nsd = 0, ret;
 
-	repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_NO_QUEUE);
 	ret = isolate_release(s, mark);
 	if (!ret)
 		ret = repair_ioctl(s, SIOCOUTQNSD, &nsd);
@@ -636,11 +653,12 @@ static int repair_activate(int s)
 	uint64_t cookie = 0;
 	int ret;
 
-	ret = repair_in_repair(s);
+	ret = repair_no_queue(s);
 	if (ret)
 		return ret;
 	/* the user's mark; a socket created by another process gets 0 */
-	if (isolate_cookie(s, &cookie) || isolate_take(cookie, &sv))
+	if (isolate_registry_empty() || isolate_cookie(s, &cookie) ||
+	    isolate_take(cookie, &sv))
 		memset(&sv, 0, sizeof(sv));
 	return go_live(s, sv.mark);
 }

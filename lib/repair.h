@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The repair backend's shared helpers (repair.c, repair_create.c). */
+/* The repair backend's shared helpers (used by repair.c, defined in repair_create.c). */
 #ifndef TCPCP_REPAIR_H
 #define TCPCP_REPAIR_H
 
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 
 #include "ici.h"
 
@@ -22,8 +23,11 @@ int repair_setopt(int s, int level, int name, int val);
 int repair_getopt(int s, int level, int name, int *val);
 int repair_ioctl(int s, unsigned long req, int *val);
 int repair_tcp_info(int s, struct tcp_info *ti);
-/* A TCP socket of family AF_INET or AF_INET6: 0, else -errno */
-int repair_check_tcp(int s, int *domain);
+/*
+ * A TCP socket of family AF_INET or AF_INET6: 0, else -errno; *local is
+ * its address (getsockname(), whose family is the socket's domain)
+ */
+int repair_check_tcp(int s, int *domain, struct sockaddr_storage *local);
 /* 0 when s is in repair mode, -EINVAL when not, else -errno */
 int repair_in_repair(int s);
 

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The repair backend, destination side: rebuild an endpoint from a decoded
- * ICI with TCP_REPAIR, isolated until repair.c's activate.  The order of the
- * steps is the kernel's (net/ipv4/tcp.c): queue sequence numbers and
- * TCP_MAXSEG before connect(), TCP_REPAIR_OPTIONS after it and before
- * anything counts as sent, TCP_REPAIR_WINDOW after the receive queue.
+ * The repair backend, destination side (and the helpers both sides share,
+ * repair.h): rebuild an endpoint from a decoded ICI with TCP_REPAIR,
+ * isolated until repair.c's activate.  The order of the steps is the
+ * kernel's (net/ipv4/tcp.c): queue sequence numbers and TCP_MAXSEG before
+ * connect(), TCP_REPAIR_OPTIONS after it and before anything counts as
+ * sent, TCP_REPAIR_WINDOW after the receive queue.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -23,6 +24,75 @@
 #include "internal.h"
 #include "isolate.h"
 #include "repair.h"
+
+/* ---- helpers shared with repair.c (repair.h) ---- */
+
+int repair_setopt(int s, int level, int name, int val)
+{
+	if (setsockopt(s, level, name, &val, sizeof(val)) < 0)
+		return -errno;
+	return 0;
+}
+
+int repair_getopt(int s, int level, int name, int *val)
+{
+	socklen_t len = sizeof(*val);
+
+	if (getsockopt(s, level, name, val, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+int repair_ioctl(int s, unsigned long req, int *val)
+{
+	if (ioctl(s, req, val) < 0)
+		return -errno;
+	return 0;
+}
+
+int repair_tcp_info(int s, struct tcp_info *ti)
+{
+	socklen_t len = sizeof(*ti);
+
+	memset(ti, 0, sizeof(*ti));
+	if (getsockopt(s, IPPROTO_TCP, TCP_INFO, ti, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * A TCP socket of family AF_INET or AF_INET6: 0, else -errno.  The family
+ * getsockname() reports is the socket's own (SO_DOMAIN: inet_getname() and
+ * inet6_getname() fill in AF_INET and AF_INET6), and the caller needs the
+ * address anyway; a family without addresses (sock_no_getname) is no TCP.
+ */
+int repair_check_tcp(int s, int *domain, struct sockaddr_storage *local)
+{
+	socklen_t len = sizeof(*local);
+	int proto, ret;
+
+	if (getsockname(s, (struct sockaddr *)local, &len) < 0)
+		return errno == EOPNOTSUPP ? -EINVAL : -errno;
+	*domain = local->ss_family;
+	/* IPPROTO_TCP in an inet family is a SOCK_STREAM socket */
+	ret = repair_getopt(s, SOL_SOCKET, SO_PROTOCOL, &proto);
+	if (ret)
+		return ret;
+	if ((*domain != AF_INET && *domain != AF_INET6) || proto != IPPROTO_TCP)
+		return -EINVAL;
+	return 0;
+}
+
+int repair_in_repair(int s)
+{
+	int on, ret = repair_getopt(s, IPPROTO_TCP, TCP_REPAIR, &on);
+
+	if (ret)
+		return ret;
+	return on == 1 ? 0 : -EINVAL;
+}
+
+/* ---- create ---- */
 
 static int sa_of(int family, const uint8_t *addr, uint16_t port,
 		 struct sockaddr_storage *ss, socklen_t *sl)
@@ -73,19 +143,16 @@ static int bind_local(int s, int family, const struct ici *ici,
 static int check_given(int fd, int family, bool *bound)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
 	struct tcp_info ti;
 	int domain, ret;
 
-	ret = repair_check_tcp(fd, &domain);
+	ret = repair_check_tcp(fd, &domain, &ss);
 	if (!ret)
 		ret = repair_tcp_info(fd, &ti);
 	if (ret)
 		return ret;
 	if (domain != family || ti.tcpi_state != TCP_CLOSE)
 		return -EINVAL;
-	if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0)
-		return -errno;
 	*bound = family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port :
 				     ((struct sockaddr_in6 *)&ss)->sin6_port;
 	return 0;
@@ -317,16 +384,22 @@ static int restore(int s, int family, const struct ici *ici,
 		       n * sizeof(opt[0])) < 0)
 		return -errno;
 
-	ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE, TCP_RECV_QUEUE);
-	if (!ret)
-		ret = send_all(s, ici->rcvq, ici->rcvq_len, SO_RCVBUFFORCE);
+	/*
+	 * The receive queue is still selected (TCP_QUEUE_SEQ above: nothing
+	 * since reads or changes the selection).  Each queue is selected
+	 * only when it gets bytes, and no queue at the end: where unsent
+	 * bytes or a FIN follow, TCP_REPAIR_ON does that below
+	 * (do_tcp_setsockopt()), and until then nothing looks at the
+	 * selection (the write queue is empty, the fd not yet returned).
+	 */
+	ret = send_all(s, ici->rcvq, ici->rcvq_len, SO_RCVBUFFORCE);
 	/* in repair mode these count as sent: the peer's ACKs stay valid */
-	if (!ret)
+	if (!ret && p->unacked)
 		ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
 				    TCP_SEND_QUEUE);
 	if (!ret)
 		ret = send_all(s, ici->sndq, p->unacked, SO_SNDBUFFORCE);
-	if (!ret)
+	if (!ret && !p->unsent && !p->fin_owed)
 		ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR_QUEUE,
 				    TCP_NO_QUEUE);
 	if (ret)
@@ -361,7 +434,8 @@ static int restore(int s, int family, const struct ici *ici,
 		/*
 		 * Unsent bytes and an owed FIN must stay unsent: out of repair
 		 * mode, with egress blackholed, write them (the transmission
-		 * fails, they stay queued) and go back into repair mode.
+		 * fails, they stay queued) and go back into repair mode, which
+		 * selects no repair queue.
 		 */
 		ret = repair_setopt(s, IPPROTO_TCP, TCP_REPAIR,
 				    TCP_REPAIR_OFF_NO_WP);
@@ -388,7 +462,7 @@ int repair_create(const struct ici *ici, int fd, unsigned int flags,
 	int family = ici->family == TCPCP_FAMILY_INET ? AF_INET : AF_INET6;
 	struct isolate_saved sv = { 0 };
 	struct sockaddr sa = { .sa_family = AF_UNSPEC };
-	bool bound = false;
+	bool bound = false, saved = false;
 	struct plan p;
 	uint64_t cookie;
 	int s, ret;
@@ -420,9 +494,17 @@ int repair_create(const struct ici *ici, int fd, unsigned int flags,
 		repair_setopt(s, IPPROTO_IPV6, IPV6_V6ONLY, 1);
 	if (ici->has_sockopt && (ici->so.set & TCPCP_SO_MARK))
 		sv.mark = ici->so.mark;
-	ret = isolate_cookie(s, &cookie);
-	if (!ret)
-		ret = isolate_save(cookie, &sv);
+	/*
+	 * Activation takes the user's mark from the registry and 0 where it
+	 * finds no entry: a socket of our own (its cookie is new) without a
+	 * mark needs none.  The caller's socket may have a stale entry.
+	 */
+	saved = sv.mark || s == fd;
+	if (saved) {
+		ret = isolate_cookie(s, &cookie);
+		if (!ret)
+			ret = isolate_save(cookie, &sv);
+	}
 	if (!ret)
 		ret = restore(s, family, ici, &p, flags, bound);
 	if (ret)
@@ -434,7 +516,7 @@ int repair_create(const struct ici *ici, int fd, unsigned int flags,
 	return s;
 fail:
 	tcpcp_log(TCPCP_LOG_ERR, "repair: create failed: %s", strerror(-ret));
-	if (!isolate_cookie(s, &cookie))
+	if (saved && !isolate_cookie(s, &cookie))
 		isolate_take(cookie, &sv);
 	/* in repair mode a disconnect or close is silent (no RST) */
 	repair_setopt(s, IPPROTO_TCP, TCP_REPAIR, TCP_REPAIR_ON);
