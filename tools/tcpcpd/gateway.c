@@ -542,7 +542,14 @@ static int redirect_nftmap(struct pconn *pc, struct gw_entry *e,
 	if (!o)
 		goto nomem;
 	if (old && old->r.mode == TCPCPD_REDIR_NFTMAP) {
-		if (nftm_elem(&now_q.b, false, m->family, m->laddr, m->lport,
+		/*
+		 * The tuple's element to the same table stays as it is (adding
+		 * it again changes nothing); only one to another table goes:
+		 * a delete costs the transaction a grace period, and a peer
+		 * that reuses its ports meets this often.
+		 */
+		if (old->table != e->table &&
+		    nftm_elem(&now_q.b, false, m->family, m->laddr, m->lport,
 			      m->raddr, m->rport, 0))
 			goto nomem;
 		old->dying = true;
