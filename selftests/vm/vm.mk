@@ -39,6 +39,16 @@ vm-bench: kernel vm-deps $(O)/selftests/bench
 		TCPCP_VM_APPEND="tsc_early_khz=$(VM_TSC_KHZ) tsc=reliable no_timer_check $(TCPCP_VM_APPEND)" \
 		TCPCP_VM_TEST_TIMEOUT=1600 $(VM_RUN) selftests/vm/bench-vm.sh
 
+# tcpcp-dispatch against HAProxy in the VM, native and repair backends
+# (selftests/vm/bench-dispatch.sh; a measurement, not in make check)
+.PHONY: vm-bench-dispatch
+vm-bench-dispatch: kernel vm-deps all
+	$(MAKE) $(O)/tools/tcpcp-dispatch/tests/benchsrv \
+		$(O)/tools/tcpcp-dispatch/tests/benchcli
+	O=$(O) TCPCP_VM_RESULTS=$(O)/vm-results-dispatch \
+		TCPCP_VM_APPEND="tsc_early_khz=$(VM_TSC_KHZ) tsc=reliable no_timer_check $(TCPCP_VM_APPEND)" \
+		TCPCP_VM_TEST_TIMEOUT=900 $(VM_RUN) selftests/vm/bench-dispatch.sh
+
 # `make check`: the kernel when this machine can build it, then one VM run
 # that reports every VM test case in its "# Totals:" line.
 CHECK_DEPS += kernel-possible $(VM_TEST_DEPS)

@@ -265,3 +265,4 @@ printf '%-44s %14s %16s\n' "bytes through d per byte delivered" "$H_dgb" "$T_dgb
 printf '%-44s %14s %16s\n' "all CPUs busy s per GB (stream, whole lab)" "$H_sysgb" "$T_sysgb"
 echo "gw tcpcpd (gateway role) CPU during the tcpcp runs: $(echo "scale=2; ($g1 - $g0) / $HZ" | bc) s"
 echo "d processes: HAProxy = haproxy; tcpcp = tcpcp-dispatch + tcpcpd + http-host.py"
+echo "libtcpcp backend: TCPCP_BACKEND=${TCPCP_BACKEND:-auto} (auto: native where the kernel has TCP_ICI)"
