@@ -186,17 +186,28 @@ bool peer_flushed(const struct pconn *pc)
 	return pc->state != PC_CLOSED && pc->wbuf.len == pc->wbuf.off;
 }
 
-int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg)
+/* Encode msg as a frame at the end of pc's write buffer */
+static int pc_encode(struct pconn *pc, const struct tcpcpd_msg *msg,
+		     const char *verb)
 {
 	int ret;
 
 	if (pc->state != PC_READY)
 		return -ENOTCONN;
 	ret = proto_send(&pc->sess, msg, &pc->wbuf);
+	if (ret)
+		return ret;
+	dlog(LOG_D, "peer %s: %s %s", pc->addr, verb,
+	     proto_type_name(msg->type));
+	return 0;
+}
+
+int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg)
+{
+	int ret = pc_encode(pc, msg, "sent");
 
 	if (ret)
 		return ret;
-	dlog(LOG_D, "peer %s: sent %s", pc->addr, proto_type_name(msg->type));
 	return pc_kick(pc) ? 0 : -ECONNABORTED;
 }
 
@@ -207,14 +218,10 @@ int peer_send(struct pconn *pc, const struct tcpcpd_msg *msg)
  */
 int peer_queue(struct pconn *pc, const struct tcpcpd_msg *msg)
 {
-	int ret;
+	int ret = pc_encode(pc, msg, "queued");
 
-	if (pc->state != PC_READY)
-		return -ENOTCONN;
-	ret = proto_send(&pc->sess, msg, &pc->wbuf);
 	if (ret)
 		return ret;
-	dlog(LOG_D, "peer %s: queued %s", pc->addr, proto_type_name(msg->type));
 	if (!pc->queued) {
 		pc->queued = true;
 		pc->qnext = pushq;
