@@ -232,15 +232,14 @@ static void nla_end(struct buf *b, size_t at)
 	memcpy(b->p + at, &a, sizeof(a));
 }
 
-static int nl_msg(struct buf *b, uint16_t type, uint16_t flags, uint8_t family,
-		  uint16_t res_id, size_t *at)
+/* Open an nf_tables message of type in family inet; nl_end closes it */
+static int nl_msg(struct buf *b, uint16_t type, uint16_t flags, size_t *at)
 {
 	struct nlmsghdr h = { .nlmsg_type = type,
 			      .nlmsg_flags = (uint16_t)(NLM_F_REQUEST | flags),
 			      .nlmsg_seq = ++nl_seq };
-	struct nfgenmsg g = { .nfgen_family = family,
-			      .version = NFNETLINK_V0,
-			      .res_id = htons(res_id) };
+	struct nfgenmsg g = { .nfgen_family = NFPROTO_INET,
+			      .version = NFNETLINK_V0 };
 
 	*at = b->len;
 	if (buf_put(b, &h, sizeof(h)) || buf_put(b, &g, sizeof(g)))
@@ -279,8 +278,7 @@ static int elem_msg(struct buf *b, uint16_t type, const char *set, int family,
 	memcpy(key + klen, &port, 2);
 	klen += 4;
 	if (nl_msg(b, (uint16_t)(NFNL_SUBSYS_NFTABLES << 8 | type),
-		   type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, NFPROTO_INET,
-		   0, &m) ||
+		   type == NFT_MSG_NEWSETELEM ? NLM_F_CREATE : 0, &m) ||
 	    nla_put(b, NFTA_SET_ELEM_LIST_TABLE, NFTM_TABLE,
 		    sizeof(NFTM_TABLE)) ||
 	    nla_put(b, NFTA_SET_ELEM_LIST_SET, set, strlen(set) + 1) ||
@@ -373,7 +371,7 @@ static int probe_destroy(void)
 		       0, NULL);
 	if (!ret)
 		ret = nftm_apply(b.p, b.len, NULL, 0);
-	free(b.p);
+	buf_free(&b);
 	return ret;
 }
 
