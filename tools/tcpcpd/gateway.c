@@ -109,11 +109,12 @@ static unsigned int mark_refs[2][MAX_VIA_TABLES];
 struct gw_queue {
 	struct gw_op *ops, **tail;
 	struct buf b;
-	uint64_t due; /* releases: when they go at the latest (ms) */
+	unsigned int hold_ms; /* its first change waits this long at most */
+	uint64_t due; /* when that is (ms), for gateway_timers */
 };
 #define GW_RELEASE_MS 100
 static struct gw_queue now_q = { .tail = &now_q.ops };
-static struct gw_queue rel_q = { .tail = &rel_q.ops };
+static struct gw_queue rel_q = { .tail = &rel_q.ops, .hold_ms = GW_RELEASE_MS };
 
 static uint32_t table_for(int family, const uint8_t *via)
 {
@@ -489,8 +490,8 @@ static struct gw_op *op_new(struct gw_queue *q, struct pconn *pc,
 static void op_queue(struct gw_queue *q, struct gw_op *o)
 {
 	o->len = q->b.len - o->off;
-	if (!q->ops && q == &rel_q)
-		q->due = now_ms() + GW_RELEASE_MS;
+	if (!q->ops && q->hold_ms)
+		q->due = now_ms() + q->hold_ms;
 	*q->tail = o;
 	q->tail = &o->next;
 }
