@@ -176,8 +176,10 @@ static void watch_set(enum ev_kind kind, int fd, uint32_t events)
 
 void loop_forget(int fd)
 {
+	if (fd < 0)
+		return;
 	for (int k = 0; k < EV_NWATCH; k++)
-		if (fd >= 0 && watch[k].fd == fd)
+		if (watch[k].fd == fd)
 			watch_set(k, -1, 0);
 }
 
@@ -212,12 +214,10 @@ static void conn_drop(unsigned int i)
 		fdidx[conns[i].fd] = i;
 }
 
-static size_t conn_peek(struct conn *c)
+/* What the client sent so far, into peekbuf, without consuming it */
+static ssize_t conn_peek(struct conn *c)
 {
-	ssize_t n =
-		recv(c->fd, peekbuf, dconf.peek_max, MSG_PEEK | MSG_DONTWAIT);
-
-	return n > 0 ? (size_t)n : 0;
+	return recv(c->fd, peekbuf, dconf.peek_max, MSG_PEEK | MSG_DONTWAIT);
 }
 
 /*
@@ -230,8 +230,11 @@ static void conn_ask(unsigned int i, size_t len)
 	int ret;
 
 	conn_disarm(c);
-	if (len == SIZE_MAX)
-		len = conn_peek(c);
+	if (len == SIZE_MAX) {
+		ssize_t n = conn_peek(c);
+
+		len = n > 0 ? (size_t)n : 0;
+	}
 	c->id = ++next_id;
 	ret = script_ask(c->id, &c->client, &c->local, peekbuf, len);
 	if (ret) {
@@ -260,8 +263,7 @@ static bool has_delim(const uint8_t *p, size_t n)
 static void conn_readable(unsigned int i, uint32_t events)
 {
 	struct conn *c = &conns[i];
-	ssize_t n =
-		recv(c->fd, peekbuf, dconf.peek_max, MSG_PEEK | MSG_DONTWAIT);
+	ssize_t n = conn_peek(c);
 	int lowat;
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
